@@ -1,0 +1,42 @@
+# Two commands on a fresh machine (Python 3.10+ and make):
+#   make demo   set up .venv and run the worked example
+#   make test   set up .venv with the test tools and run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check --quiet
+
+.PHONY: demo test bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when pyproject.toml changes; the stamp files remember what is installed.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) demo.py
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+# Side-by-side speed: chainrule, micrograd and (if installed) PyTorch scalars.
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/engine.py
+
+lint: $(VENV)/.installed-test
+	$(PIP) install ruff
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis
