@@ -2,8 +2,23 @@
 
 from .check import BUILTIN_OPS, GradcheckError, OpCheckError, check_op, check_ops, gradcheck
 from .engine import (
-    UndefinedMathError, Value, cos, define_op, exp, is_grad_enabled, local_derivatives, log,
-    no_grad, relu, sigmoid, sign, sin, sqrt, step, tanh, topological_order,
+    UndefinedMathError,
+    Value,
+    cos,
+    define_op,
+    exp,
+    is_grad_enabled,
+    local_derivatives,
+    log,
+    no_grad,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    step,
+    tanh,
+    topological_order,
 )
 
 __all__ = [

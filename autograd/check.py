@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .engine import Value, local_derivatives, no_grad
 
@@ -24,7 +24,8 @@ class OpCheckError(AssertionError):
     def __init__(self, message: str, op: str, point: tuple, parent: int,
                  local: float, numeric: float):
         super().__init__(message)
-        self.op, self.point, self.parent, self.local, self.numeric = op, point, parent, local, numeric
+        self.op, self.point, self.parent = op, point, parent
+        self.local, self.numeric = local, numeric
 
 
 def _leaves(inputs: Sequence) -> list[Value]:

@@ -1,11 +1,11 @@
-"""The engine: a scalar `Value`, its ops (forward and local derivative side by side), and backward()."""
+"""The engine: `Value`, its ops (forward and local derivative side by side), and backward()."""
 
 from __future__ import annotations
 
 import functools
 import math
 import numbers
-from typing import Callable, Iterator, Union
+from collections.abc import Callable, Iterator
 
 __all__ = [
     "Value", "Number", "UndefinedMathError", "no_grad", "is_grad_enabled",
@@ -13,7 +13,7 @@ __all__ = [
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
 ]
 
-Number = Union[int, float]
+Number = int | float
 Local = Callable[..., tuple]   # local(*parent_values, out) -> (d out/d parent, ...)
 
 
@@ -187,7 +187,8 @@ class Value:
 
     def tanh(self):
         # math.tanh saturates to +-1 without overflow, even at |x| = 1e308
-        # d tanh(x)/dx = 1 - tanh(x)**2 = 1 - out*out
+        # d tanh(x)/dx = 1 - tanh(x)**2 = (1 - out) * (1 + out): same number, but with no
+        # cancellation when out is near +-1 (as PyTorch's fused 1 - out*out)
         return _result(math.tanh(self.data), "tanh", (self,), _tanh_local)
 
     def sigmoid(self):
@@ -330,7 +331,7 @@ def _log_local(x, out):
 
 
 def _tanh_local(x, out):
-    return 1.0 - out * out,
+    return (1.0 - out) * (1.0 + out),
 
 
 def _sigmoid_local(x, out):
@@ -483,7 +484,8 @@ def define_op(name: str, local: Local) -> Callable:
 
 
 def topological_order(root: Value) -> list[Value]:
-    """Every node `root` depends on, each after its parents, `root` last. Iterative: no depth limit."""
+    """Every node `root` depends on, each after its parents, `root` last (iterative: no depth
+    limit)."""
     order: list[Value] = []
     seen = {root}
     stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(root.parents))]

@@ -1,4 +1,4 @@
-"""The engine against micrograd and PyTorch scalars: one training step of the same MLP, side by side.
+"""The engine against micrograd and PyTorch scalars: one training step of one MLP, side by side.
 
 Workload (the same graph in each engine): an MLP 2-16-16-1 (relu hidden, linear out) over 32
 two-moons points, hinge loss plus L2 on the weights, forward + backward + one SGD update.
@@ -37,7 +37,8 @@ def two_moons(n: int, noise: float = 0.1, seed: int = 0) -> tuple[list[list[floa
             X.append([math.cos(t) + rng.gauss(0, noise), math.sin(t) + rng.gauss(0, noise)])
             y.append(-1.0)
         else:
-            X.append([1 - math.cos(t) + rng.gauss(0, noise), 0.5 - math.sin(t) + rng.gauss(0, noise)])
+            X.append([1 - math.cos(t) + rng.gauss(0, noise),
+                      0.5 - math.sin(t) + rng.gauss(0, noise)])
             y.append(1.0)
     return X, y
 
@@ -130,7 +131,8 @@ def training_step(engine: Engine, params, X, y):
 
 
 def make_params(engine: Engine):
-    return [[[engine.leaf(w, True) for w in neuron] for neuron in layer] for layer in initial_weights()]
+    return [[[engine.leaf(w, True) for w in neuron] for neuron in layer]
+            for layer in initial_weights()]
 
 
 def time_steps(engine: Engine, X, y, repeats: int) -> tuple[float, float]:
@@ -198,7 +200,8 @@ def main() -> None:
         repeats = 20 if engine.name == "chainrule" else 5
         time_steps(engine, X, y, 1)                          # warm up
         median, best = time_steps(engine, X, y, repeats)
-        memory = "n/a (C++)" if engine.name == "pytorch" else f"{peak_bytes(engine, X, y) / nodes:.0f}"
+        memory = ("n/a (C++)" if engine.name == "pytorch"
+                  else f"{peak_bytes(engine, X, y) / nodes:.0f}")
         results[engine.name] = median
         print(f"  {engine.name:<10} {median * 1e3:9.2f} {best * 1e3:9.2f} "
               f"{median / nodes * 1e9:9.0f} {memory:>11}")
@@ -208,7 +211,8 @@ def main() -> None:
         if other in results:
             ratio = results[other] / ours
             verdict = "meets" if ratio >= target else "MISSES"
-            print(f"  chainrule is {ratio:5.1f}x faster than {other:<9} (target {target}x: {verdict})")
+            print(f"  chainrule is {ratio:5.1f}x faster than {other:<9} "
+                  f"(target {target}x: {verdict})")
 
     print()
     short, long = chain_seconds(100_000), chain_seconds(1_000_000)

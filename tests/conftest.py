@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "chainrule", max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.register_profile("thorough", parent=settings.get_profile("chainrule"), max_examples=2000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
 
 
