@@ -267,7 +267,12 @@ class Value:
             for node in order:
                 if node.parents:
                     node.grad = 0.0
-            raise _undefined_derivative(failed) from error
+            raise undefined_derivative(failed) from error
+
+    def backward_steps(self):
+        """backward(), one node per next(): a generator of Steps (see autograd.steps)."""
+        from .steps import backward_steps
+        return backward_steps(self)
 
     def zero_grad(self) -> None:
         """Set `grad` to 0.0 on this node and every node it was computed from."""
@@ -436,7 +441,7 @@ def _power(x: float, n: float, base: Value) -> float:
             "the largest float, about 1.8e308); scale the numbers down") from None
 
 
-def _undefined_derivative(node: Value) -> UndefinedMathError:
+def undefined_derivative(node: Value) -> UndefinedMathError:
     at = "".join(_at(parent) for parent in node.parents[:1]) or _at(node)
     values = ", ".join(repr(parent.data) for parent in node.parents)
     return UndefinedMathError(
@@ -511,15 +516,18 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
 
 # ---------------------------------------------------------------------------------------------
 # The functions, for Values and plain numbers alike: tanh(v) is v.tanh(), tanh(0.5) a float.
+# Anything else (a symbol, say) is asked for its own method of the same name.
 
 
 def _generic(name: str, on_float: Callable[[float], float]):
     method = getattr(Value, name)
 
     def function(x):
+        if type(x) is float or isinstance(x, numbers.Real):
+            return on_float(x)
         if isinstance(x, Value):
             return method(x)
-        return on_float(x)
+        return getattr(x, name)()
     function.__name__ = name
     function.__qualname__ = name
     function.__doc__ = f"{name}(x): for a Value, the node x.{name}(); for a number, the number."
@@ -545,13 +553,17 @@ sqrt = _generic("sqrt", math.sqrt)
 
 def step(x):
     """The slope of relu: 1.0 where x > 0, else 0.0 (a constant: its own slope is 0)."""
+    if type(x) is float or isinstance(x, numbers.Real):
+        return 1.0 if x > 0.0 else 0.0
     if isinstance(x, Value):
         return _constant(1.0 if x.data > 0.0 else 0.0)
-    return 1.0 if x > 0.0 else 0.0
+    return x.step()
 
 
 def sign(x):
     """The slope of abs: -1.0, 0.0 or 1.0 (0.0 at 0, as PyTorch)."""
+    if type(x) is float or isinstance(x, numbers.Real):
+        return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
     if isinstance(x, Value):
         return _constant(sign(x.data))
-    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
+    return x.sign()
