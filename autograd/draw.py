@@ -17,7 +17,7 @@ __all__ = ["draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES"]
 DEFAULT_MAX_NODES = 300
 FONT = "DejaVu Sans"           # Graphviz knows its widths; render.py ships the font for PNG
 HIGHLIGHT = "#ffe08a"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
 class GraphTooLargeError(ValueError):
@@ -166,11 +166,30 @@ class Graph:
         write_atomically(path, data)
         return path
 
+    def to_graphviz(self):
+        """The same graph as a `graphviz.Source` (pip install graphviz), for its own tools."""
+        try:
+            import graphviz
+        except ImportError as error:
+            raise ImportError("to_graphviz needs the graphviz package: pip install graphviz") \
+                from error
+        return graphviz.Source(self.source)
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         try:
             return {"image/svg+xml": self.svg()}
         except Exception as error:          # show why, instead of nothing
             return {"text/plain": f"{self!r}\n(could not render: {error})"}
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a new file would get (0666 less the umask), or the existing file's mode."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -180,6 +199,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, _file_mode(path))     # mkstemp makes 0600; keep the usual mode
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

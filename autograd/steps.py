@@ -101,7 +101,7 @@ class Step:
         for edge in self.edges:
             parent = self.name(edge.parent)
             chain = f"d{root}/d{parent} += d{node}/d{parent} * d{root}/d{node}"
-            upstream, local = value_text(self.upstream), value_text(edge.local)
+            upstream, local = _factor(self.upstream), value_text(edge.local)
             parts = [chain]
             if edge.formula is not None and edge.formula.kind != "number":
                 parts.append(f"{edge.formula._wrap(2, 'text')} * {upstream}")
@@ -159,6 +159,11 @@ class Step:
         except Exception as error:      # no renderer: the formula alone, and why
             return body + f"<pre>{html.escape(str(self))}</pre><p>(graph: {html.escape(str(error))})</p>"
         return body + f"<div>{svg}</div>"
+
+
+def _factor(x: float) -> str:
+    """A number written after '*': negative ones in parentheses, -3.0 * (-1.5)."""
+    return f"({value_text(x)})" if x < 0 else value_text(x)
 
 
 def _latex_number(x: float) -> str:
