@@ -1,10 +1,15 @@
-"""`make demo`: a neuron's forward and backward pass, worked through in the terminal."""
+"""`make demo`: a neuron's forward and backward pass, worked through, drawn and made into slides."""
 
-from autograd import Value, gradcheck, local_derivatives, topological_order
+from pathlib import Path
+
+from autograd import Value, draw, gradcheck, topological_order
+from autograd.slides import slides
+
+OUT = Path("out")
 
 
-def main() -> None:
-    # A neuron: o = tanh(x*w + b), with the numbers from micrograd's lecture.
+def neuron() -> Value:
+    """o = tanh(x*w + b), with the numbers from micrograd's lecture."""
     x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.881373587019543, "b")
     xw = x * w
     xw.label = "xw"
@@ -12,7 +17,11 @@ def main() -> None:
     n.label = "n"
     o = n.tanh()
     o.label = "o"
+    return o
 
+
+def explain_neuron(out: Path) -> None:
+    o = neuron()
     print("Forward: o = tanh(x*w + b)")
     for node in topological_order(o):
         names = [parent.label for parent in node.parents]
@@ -20,16 +29,25 @@ def main() -> None:
                 f" = {node.op}({names[0]})" if names else "")
         print(f"  {node.label:>2}{made:<13} = {node.data: .6f}")
 
-    o.backward()
-    print("\nBackward: each node passes  local derivative x upstream  to its parents")
-    for node in reversed(topological_order(o)):
-        for parent, local in zip(node.parents, local_derivatives(node)):
-            print(f"  do/d{parent.label:<2} += d{node.label}/d{parent.label} * do/d{node.label}"
-                  f" = {local: .4f} * {node.grad: .4f} = {local * node.grad: .4f}")
-
-    print("\nGradients:", ", ".join(f"d{o.label}/d{v.label} = {v.grad:.4f}" for v in (x, w, b)))
+    print("\nBackward, one node at a time: each parent gets  local derivative x upstream")
+    for step in o.backward_steps():
+        print(f"  step {step.index + 1}/{step.total}, at {step.node.label}:")
+        print("    " + str(step).replace("\n", "\n    "))
+    leaves = {node.label: node for node in topological_order(o) if not node.parents}
+    x, w, b = leaves["x"], leaves["w"], leaves["b"]
+    print("\nGradients:", ", ".join(f"do/d{v.label} = {v.grad:.4f}" for v in (x, w, b)))
     ok = gradcheck(lambda x, w, b: (x * w + b).tanh(), [x, w, b])
     print("gradcheck against central differences:", "passed" if ok else "failed")
+
+    graph = draw(o)
+    for name in ("neuron.svg", "neuron.png"):
+        print(f"wrote {graph.save(out / name)}")
+    print(f"wrote {slides(neuron(), out / 'backprop.html')}  (open it in a browser; arrow keys)")
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    explain_neuron(OUT)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ def parse(text: str) -> ast.expr:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ExpressionError(f"not a valid expression: {error.msg} in {text!r}") from None
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ExpressionError(f"not a valid expression: {error.msg} in {shown!r}") from None
     except (RecursionError, MemoryError):
         raise ExpressionError("the expression is nested too deeply") from None
     try:
@@ -104,11 +105,9 @@ def _check_name(name: str) -> None:
 def variables_in(tree: ast.expr) -> list[str]:
     """The variable names an expression uses, in order of first appearance."""
     functions = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    names: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and id(node) not in functions and node.id not in names:
-            names.append(node.id)
-    return names
+    found = sorted((node.col_offset, node.id) for node in ast.walk(tree)
+                   if isinstance(node, ast.Name) and id(node) not in functions)
+    return list(dict.fromkeys(name for _, name in found))
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, float]:

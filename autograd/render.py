@@ -44,7 +44,7 @@ def available_backends() -> list[str]:
     try:
         _wasm_modules()
         found.append("wasm")
-    except RenderError:
+    except _Missing:
         pass
     return found
 
