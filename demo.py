@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from autograd import Value, draw, gradcheck, topological_order
-from autograd.slides import slides
+from autograd import Value, draw, gradcheck, slides, topological_order
 
 OUT = Path("out")
 

@@ -23,6 +23,7 @@ from .engine import (
 )
 from .formula import Symbol
 from .render import RenderError, available_backends
+from .slides import slides
 from .steps import Edge, Ledger, Step, backward_steps, ledger
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "topological_order", "local_derivatives",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",
-    "backward_steps", "Step", "Edge", "ledger", "Ledger", "Symbol",
+    "backward_steps", "Step", "Edge", "ledger", "Ledger", "Symbol", "slides",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
     "available_backends",
 ]

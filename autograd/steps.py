@@ -157,7 +157,8 @@ class Step:
         try:
             svg = self.draw().svg()
         except Exception as error:      # no renderer: the formula alone, and why
-            return body + f"<pre>{html.escape(str(self))}</pre><p>(graph: {html.escape(str(error))})</p>"
+            return (body + f"<pre>{html.escape(str(self))}</pre>"
+                    f"<p>(graph: {html.escape(str(error))})</p>")
         return body + f"<div>{svg}</div>"
 
 

@@ -33,7 +33,8 @@ def decode(data: bytes) -> tuple[int, int, list[list[int]]]:
     assert len(raw) == height * (stride + 1), "image data has the wrong size"
     rows, previous = [], bytearray(stride)
     for r in range(height):
-        kind, line = raw[r * (stride + 1)], bytearray(raw[r * (stride + 1) + 1:(r + 1) * (stride + 1)])
+        start = r * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
         for i in range(stride):
             left = line[i - step] if i >= step else 0
             up, corner = previous[i], previous[i - step] if i >= step else 0

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from autograd import GraphTooLargeError, Value, draw
-from autograd import draw as draw_module  # noqa: F401  (the function; module below)
 from autograd import render as render_module
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
