@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean notebooks notebooks-run
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ test: $(VENV)/.installed-test
 # Side-by-side speed: chainrule, micrograd and (if installed) PyTorch scalars.
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/engine.py
+
+$(VENV)/.installed-notebooks: pyproject.toml | $(PY)
+	$(PIP) install -e '.[notebooks]'
+	touch $@
+
+# Open the curriculum in JupyterLab.
+notebooks: $(VENV)/.installed-notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Re-run every notebook top to bottom and store its outputs (after changing code or a notebook).
+notebooks-run: $(VENV)/.installed-notebooks
+	$(PY) notebooks/run.py --write
 
 lint: $(VENV)/.installed-test
 	$(PIP) install ruff

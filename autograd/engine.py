@@ -84,29 +84,43 @@ class Value:
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
     # -- the arithmetic operators ------------------------------------------------------------
-    # Each op: the forward value, then its local derivatives as a pure function of the
-    # parents' values and the output's value, so floats, Values or symbols can be fed in.
+    # Each op computes its value, then names its local derivative, written right below it:
+    # a pure function (parent values..., out) -> (d out / d parent, ...). backward() feeds it
+    # floats; written with operators and the generic functions (log, cos, step, sign) it also
+    # takes Values or symbols, so one definition gives numbers, graphs and formulas.
 
     def __add__(self, other):
         other = _as_value(other)
         if other is NotImplemented:
             return other
         # d(a+b)/da = 1,  d(a+b)/db = 1
-        return _result(self.data + other.data, "+", (self, other), _add_local)
+        return _result(self.data + other.data, "+", (self, other), Value._add_local)
+
+    @staticmethod
+    def _add_local(a, b, out):
+        return 1.0, 1.0
 
     def __sub__(self, other):
         other = _as_value(other)
         if other is NotImplemented:
             return other
         # d(a-b)/da = 1,  d(a-b)/db = -1
-        return _result(self.data - other.data, "-", (self, other), _sub_local)
+        return _result(self.data - other.data, "-", (self, other), Value._sub_local)
+
+    @staticmethod
+    def _sub_local(a, b, out):
+        return 1.0, -1.0
 
     def __mul__(self, other):
         other = _as_value(other)
         if other is NotImplemented:
             return other
         # d(a*b)/da = b,  d(a*b)/db = a
-        return _result(self.data * other.data, "*", (self, other), _mul_local)
+        return _result(self.data * other.data, "*", (self, other), Value._mul_local)
+
+    @staticmethod
+    def _mul_local(a, b, out):
+        return b, a
 
     def __truediv__(self, other):
         other = _as_value(other)
@@ -117,11 +131,19 @@ class Value:
                 f"/: division by zero, got divisor b = 0.0{_at(other)} in a / b; "
                 "divide by something that is never zero (e.g. b + 1e-12)")
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b**2 = -out/b
-        return _result(self.data / other.data, "/", (self, other), _div_local)
+        return _result(self.data / other.data, "/", (self, other), Value._div_local)
+
+    @staticmethod
+    def _div_local(a, b, out):
+        return 1.0 / b, -out / b
 
     def __neg__(self):
         # d(-a)/da = -1
-        return _result(-self.data, "neg", (self,), _neg_local)
+        return _result(-self.data, "neg", (self,), Value._neg_local)
+
+    @staticmethod
+    def _neg_local(x, out):
+        return -1.0,
 
     def __pow__(self, other):
         if isinstance(other, Value):
@@ -131,7 +153,19 @@ class Value:
             return NotImplemented
         out = _power(self.data, n, self)
         # d(x**n)/dx = n * x**(n-1)   (n a constant number)
-        return _result(out, "**", (self,), _pow_local(n))
+        return _result(out, "**", (self,), Value._pow_local(n))
+
+    @staticmethod
+    @functools.lru_cache(maxsize=256)      # x**2 everywhere shares one local
+    def _pow_local(n: float) -> Local:
+        if n == 0.0:                       # x**0 = 1, a constant: slope 0 everywhere
+            def pow_local(x, out):
+                return 0.0,
+        else:
+            def pow_local(x, out):
+                return n * x ** (n - 1.0),
+        pow_local.exponent = n             # for drawing and for printing formulas
+        return pow_local
 
     def _pow_value(self, y: Value):
         x = self
@@ -142,7 +176,11 @@ class Value:
                 f"got x = {x.data!r}{_at(x)}; if the exponent is a constant, "
                 "use a plain number (x ** 2.0)")
         # d(x**y)/dx = y * x**(y-1),  d(x**y)/dy = x**y * log(x) = out * log(x)
-        return _result(out, "**", (x, y), _pow_value_local)
+        return _result(out, "**", (x, y), Value._pow_value_local)
+
+    @staticmethod
+    def _pow_value_local(x, y, out):
+        return y * x ** (y - 1.0), out * log(x)
 
     def __radd__(self, other):
         other = _as_value(other)
@@ -175,7 +213,11 @@ class Value:
                 "float for x > 709.78); scale the input down or use a stable formula "
                 "such as log-sum-exp") from None
         # d exp(x)/dx = exp(x) = out
-        return _result(out, "exp", (self,), _exp_local)
+        return _result(out, "exp", (self,), Value._exp_local)
+
+    @staticmethod
+    def _exp_local(x, out):
+        return out,
 
     def log(self):
         if self.data <= 0.0:
@@ -183,13 +225,21 @@ class Value:
                 f"log: undefined for x <= 0, got x = {self.data!r}{_at(self)}; "
                 "keep the input positive (e.g. log(x + 1e-12))")
         # d log(x)/dx = 1/x
-        return _result(math.log(self.data), "log", (self,), _log_local)
+        return _result(math.log(self.data), "log", (self,), Value._log_local)
+
+    @staticmethod
+    def _log_local(x, out):
+        return 1.0 / x,
 
     def tanh(self):
         # math.tanh saturates to +-1 without overflow, even at |x| = 1e308
         # d tanh(x)/dx = 1 - tanh(x)**2 = (1 - out) * (1 + out): same number, but with no
         # cancellation when out is near +-1 (as PyTorch's fused 1 - out*out)
-        return _result(math.tanh(self.data), "tanh", (self,), _tanh_local)
+        return _result(math.tanh(self.data), "tanh", (self,), Value._tanh_local)
+
+    @staticmethod
+    def _tanh_local(x, out):
+        return (1.0 - out) * (1.0 + out),
 
     def sigmoid(self):
         x = self.data
@@ -199,19 +249,35 @@ class Value:
             e = math.exp(x)
             out = e / (1.0 + e)
         # d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x)) = out * (1 - out)
-        return _result(out, "sigmoid", (self,), _sigmoid_local)
+        return _result(out, "sigmoid", (self,), Value._sigmoid_local)
+
+    @staticmethod
+    def _sigmoid_local(x, out):
+        return out * (1.0 - out),
 
     def relu(self):
         # relu(x) = max(0, x);  d relu(x)/dx = 1 if x > 0 else 0   (0 at the kink, as PyTorch)
-        return _result(self.data if self.data > 0.0 else 0.0, "relu", (self,), _relu_local)
+        return _result(self.data if self.data > 0.0 else 0.0, "relu", (self,), Value._relu_local)
+
+    @staticmethod
+    def _relu_local(x, out):
+        return step(x),
 
     def sin(self):
         # d sin(x)/dx = cos(x)
-        return _result(math.sin(self.data), "sin", (self,), _sin_local)
+        return _result(math.sin(self.data), "sin", (self,), Value._sin_local)
+
+    @staticmethod
+    def _sin_local(x, out):
+        return cos(x),
 
     def cos(self):
         # d cos(x)/dx = -sin(x)
-        return _result(math.cos(self.data), "cos", (self,), _cos_local)
+        return _result(math.cos(self.data), "cos", (self,), Value._cos_local)
+
+    @staticmethod
+    def _cos_local(x, out):
+        return -sin(x),
 
     def sqrt(self):
         if self.data < 0.0:
@@ -219,11 +285,19 @@ class Value:
                 f"sqrt: undefined for x < 0, got x = {self.data!r}{_at(self)}; "
                 "keep the input non-negative (e.g. sqrt(x*x + 1e-12))")
         # d sqrt(x)/dx = 1 / (2 sqrt(x)) = 0.5 / out   (infinite at x = 0)
-        return _result(math.sqrt(self.data), "sqrt", (self,), _sqrt_local)
+        return _result(math.sqrt(self.data), "sqrt", (self,), Value._sqrt_local)
+
+    @staticmethod
+    def _sqrt_local(x, out):
+        return 0.5 / out,
 
     def abs(self):
         # d |x|/dx = sign(x)   (0 at the kink, as PyTorch)
-        return _result(math.fabs(self.data), "abs", (self,), _abs_local)
+        return _result(math.fabs(self.data), "abs", (self,), Value._abs_local)
+
+    @staticmethod
+    def _abs_local(x, out):
+        return sign(x),
 
     __abs__ = abs
 
@@ -280,87 +354,37 @@ class Value:
             node.grad = 0.0
 
 
-# ---------------------------------------------------------------------------------------------
-# The local derivatives, one pure function per op: (parent values..., out) -> (d out/d parent, ...)
-# They are fed floats by backward(); written with operators and the generic functions below
-# (cos, sign, step, log), they also work when fed Values.
-
-def _add_local(a, b, out):
-    return 1.0, 1.0
 
 
-def _sub_local(a, b, out):
-    return 1.0, -1.0
 
 
-def _mul_local(a, b, out):
-    return b, a
 
 
-def _div_local(a, b, out):
-    return 1.0 / b, -out / b
 
 
-def _neg_local(x, out):
-    return -1.0,
 
 
-@functools.lru_cache(maxsize=256)      # x**2 everywhere shares one local
-def _pow_local(n: float) -> Local:
-    if n == 0.0:
-        return _pow_zero_local       # x**0 = 1, a constant: slope 0 everywhere (as PyTorch)
-
-    def pow_local(x, out):
-        return n * x ** (n - 1.0),
-    pow_local.exponent = n           # for drawing and for emitting code
-    return pow_local
 
 
-def _pow_zero_local(x, out):
-    return 0.0,
 
 
-_pow_zero_local.exponent = 0.0
 
 
-def _pow_value_local(x, y, out):
-    return y * x ** (y - 1.0), out * log(x)
 
 
-def _exp_local(x, out):
-    return out,
 
 
-def _log_local(x, out):
-    return 1.0 / x,
 
 
-def _tanh_local(x, out):
-    return (1.0 - out) * (1.0 + out),
 
 
-def _sigmoid_local(x, out):
-    return out * (1.0 - out),
 
 
-def _relu_local(x, out):
-    return step(x),
 
 
-def _sin_local(x, out):
-    return cos(x),
 
 
-def _cos_local(x, out):
-    return -sin(x),
 
-
-def _sqrt_local(x, out):
-    return 0.5 / out,
-
-
-def _abs_local(x, out):
-    return sign(x),
 
 
 # ---------------------------------------------------------------------------------------------

@@ -288,6 +288,10 @@ class Ledger:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __repr__(self) -> str:
+        return (f"<Ledger of {self.root_name}: {len(self.rows)} rows; str(), .to_markdown(), "
+                ".to_latex(), .to_html()>")
+
 
 def _latex_op(op: str) -> str:
     return {"": "leaf", "*": r"$\times$", "**": "$x^n$", "-": "$-$", "neg": "$-x$"}.get(op, op)

@@ -1,0 +1,35 @@
+"""Helpers for the notebooks: exercises that check themselves, and showing a step."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["check", "show_step"]
+
+
+def check(answer, expected: float, *, tolerance: float = 1e-6, hint: str = "") -> bool | None:
+    """Say whether an exercise's answer is right. `...` means "not answered yet".
+
+    Never raises, so a notebook runs top to bottom before every exercise is done."""
+    if answer is ...:
+        print("Not answered yet: replace ... with your answer and run the cell again.")
+        return None
+    try:
+        value = float(getattr(answer, "data", answer))
+    except (TypeError, ValueError):
+        print(f"Your answer should be a number, got {answer!r}.")
+        return False
+    if math.isclose(value, expected, rel_tol=tolerance, abs_tol=tolerance):
+        print(f"Correct: {value:.6g}.")
+        return True
+    print(f"Not quite: you have {value:.6g}." + (f" Hint: {hint}" if hint else ""))
+    return False
+
+
+def show_step(step) -> None:
+    """A step as text, as a formula, and as the graph at that moment."""
+    from IPython.display import Math, display
+    print(f"step {step.index + 1} of {step.total}, at node {step.name(step.node)}:")
+    print(step)
+    display(Math(step.latex))
+    display(step.draw())

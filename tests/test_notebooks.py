@@ -1,0 +1,63 @@
+"""The curriculum: every notebook runs top to bottom without an error, and is stored with the
+outputs of such a run."""
+
+import ast
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+sys.path.insert(0, str(NOTEBOOKS))
+
+import run as runner  # noqa: E402  (notebooks/run.py)
+
+PATHS = runner.notebooks()
+
+
+def only_definitions(source: str) -> bool:
+    """Imports and definitions have nothing to show; every other cell should show a result."""
+    body = ast.parse(source).body
+    return all(isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+               for node in body)
+
+
+def test_the_curriculum_is_there():
+    names = [p.name for p in PATHS]
+    assert names[0].startswith("01_") and len(names) >= 3
+    index = (NOTEBOOKS / "README.md").read_text(encoding="utf-8")
+    for name in names:
+        assert name in index, f"{name} is missing from notebooks/README.md"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_a_notebook_runs_top_to_bottom(path):
+    executed = runner.execute(path)           # raises at the first failing cell
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            assert not any(o.output_type == "error" for o in cell.outputs)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_a_notebook_is_stored_with_its_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for cell in code:
+        if not only_definitions(cell.source):
+            assert cell.outputs, f"this cell shows no result:\n{cell.source}"
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), \
+        "stored from one top-to-bottom run (make notebooks-run)"
+    for cell in code:
+        assert not any(o.output_type == "error" for o in cell.outputs)
+        for output in cell.outputs:
+            text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+            assert "Traceback" not in text and " at 0x" not in text   # no addresses: stable
+
+
+def test_the_exercise_checker_answers_every_case(capsys):
+    from course import check
+    assert check(..., 2.0) is None and "Not answered" in capsys.readouterr().out
+    assert check(2.0, 2.0) is True and "Correct" in capsys.readouterr().out
+    assert check(3.0, 2.0, hint="try again") is False and "try again" in capsys.readouterr().out
+    assert check("two", 2.0) is False
