@@ -25,7 +25,7 @@ header button { font-size: 1em; padding: 0.3em 0.9em; cursor: pointer; }
 .slide h2 { font-size: 1.2em; margin: 0.2em 0 0.6em; }
 .graph { overflow-x: auto; background: white; border: 1px solid #ddd; padding: 0.5em; }
 .graph svg { max-width: 100%; height: auto; }
-pre.explanation { font-size: 1.05em; background: #fff8e1; border-left: 4px solid #ffc107;
+pre.explanation { font-size: 1.25em; background: #fff8e1; border-left: 4px solid #ffc107;
                   padding: 0.8em 1em; white-space: pre-wrap; }
 .grads { color: #555; }
 @media print { .slide { display: block !important; page-break-after: always; }
