@@ -311,14 +311,7 @@ class Value:
         If a local derivative is undefined (sqrt at 0), raises UndefinedMathError and
         leaves every grad as it was before the call.
         """
-        order = topological_order(self)
-        leaves = []                               # (leaf, grad before), to undo a failed call
-        for node in order:
-            if node.parents:
-                node.grad = 0.0                   # interior: recomputed from zero
-            else:
-                leaves.append((node, node.grad))
-        self.grad += 1.0                          # seed: d self / d self = 1
+        order, leaves = start_backward(self)
         try:
             for node in reversed(order):
                 parents = node.parents
@@ -335,13 +328,7 @@ class Value:
                     local_a, = node.local(a.data, node.data)
                     a.grad += local_a * upstream
         except ArithmeticError as error:           # only a local derivative can raise here
-            failed = node
-            for leaf, grad in leaves:
-                leaf.grad = grad
-            for node in order:
-                if node.parents:
-                    node.grad = 0.0
-            raise undefined_derivative(failed) from error
+            raise undo_backward(order, leaves, node) from error
 
     def backward_steps(self):
         """backward(), one node per next(): a generator of Steps (see autograd.steps)."""
@@ -529,6 +516,32 @@ def topological_order(root: Value) -> list[Value]:
             stack.pop()
             order.append(node)
     return order
+
+
+def start_backward(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
+    """Ready a backward pass: the order, interior grads set to 0.0 (they are recomputed),
+    the root seeded (d root/d root = 1, added: a leaf root accumulates too), and each leaf's
+    grad before the pass, so that a failed pass can be undone."""
+    order = topological_order(root)
+    leaves = []
+    for node in order:
+        if node.parents:
+            node.grad = 0.0
+        else:
+            leaves.append((node, node.grad))
+    root.grad += 1.0
+    return order, leaves
+
+
+def undo_backward(order: list[Value], leaves: list[tuple[Value, float]],
+                  failed: Value) -> UndefinedMathError:
+    """Put every grad back as before the pass; the error to raise for the failed node."""
+    for leaf, grad in leaves:
+        leaf.grad = grad
+    for node in order:
+        if node.parents:
+            node.grad = 0.0
+    return undefined_derivative(failed)
 
 
 def local_derivatives(node: Value) -> tuple[float, ...]:

@@ -6,7 +6,7 @@ import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .engine import Value, local_derivatives, topological_order, undefined_derivative
+from .engine import Value, local_derivatives, start_backward, topological_order, undo_backward
 from .formula import Symbol, latex_name, local_formulas
 
 __all__ = ["Edge", "Step", "backward_steps", "Ledger", "ledger", "node_names", "value_text"]
@@ -18,10 +18,10 @@ def value_text(x: float) -> str:
     return text + ".0" if text.lstrip("-").isdigit() else text
 
 
-def node_names(root: Value) -> dict[int, str]:
+def node_names(root: Value, order: list[Value] | None = None) -> dict[int, str]:
     """A name for every node, by id: its label, or a stable generated one (v1, v2, ... in
     forward order; the root, if unlabelled, is L). Same graph, same names."""
-    order = topological_order(root)
+    order = topological_order(root) if order is None else order
     taken = {node.label for node in order if node.label}
     names: dict[int, str] = {}
     counter = 0
@@ -53,10 +53,10 @@ class _Run:
     """What every step of one backward_steps() run shares: the graph, names, and what each
     step changed, so a step can be drawn as the graph stood at that moment."""
 
-    def __init__(self, root: Value) -> None:
+    def __init__(self, root: Value, order: list[Value]) -> None:
         self.root = root
-        self.order = topological_order(root)
-        self.names = node_names(root)
+        self.order = order
+        self.names = node_names(root, order)
         self.total = max(1, sum(1 for node in self.order if node.parents))
         self.changed: list[list[tuple[int, float]]] = []   # per step: (node id, grad after)
 
@@ -179,35 +179,25 @@ def backward_steps(root: Value) -> Iterator[Step]:
     """backward(), one node per next(): each step applies the chain rule at one node with
     parents (the first seeds the root with 1.0) and yields a Step. Consumed fully, it leaves
     every grad exactly as backward() does (interior grads from zero, leaves accumulate)."""
-    run = _Run(root)
-    leaves = []                                  # (leaf, grad before), to undo a failed step
-    for node in run.order:
-        if node.parents:
-            node.grad = 0.0
-        else:
-            leaves.append((node, node.grad))
-    root.grad += 1.0
-    run.changed.append([(id(root), root.grad)])
+    order, leaves = start_backward(root)
+    run = _Run(root, order)
+    if not root.parents:                        # a lone leaf: one step, nothing to pass back
+        run.changed.append([(id(root), root.grad)])
+        yield Step(run, 0, root, root.grad, ())
+        return
     index = 0
-    for node in reversed(run.order):
+    for node in reversed(order):
         if not node.parents:
-            if node is root:                    # a lone leaf: one step, nothing to pass back
-                yield Step(run, 0, node, node.grad, ())
             continue
         upstream = node.grad
         try:
             locals_ = local_derivatives(node)
         except ArithmeticError as error:
-            for leaf, grad in leaves:
-                leaf.grad = grad
-            for other in run.order:
-                if other.parents:
-                    other.grad = 0.0
-            raise undefined_derivative(node) from error
+            raise undo_backward(order, leaves, node) from error
         names = [run.names.get(id(p), "?") for p in node.parents]
         formulas = local_formulas(node.local, names, run.names.get(id(node), "?"))
         edges = []
-        changes = run.changed[index] if index == 0 else []
+        changes = [(id(root), root.grad)] if index == 0 else []    # the seed, on step one
         for position, (parent, local) in enumerate(zip(node.parents, locals_)):
             before = parent.grad
             contribution = local * upstream
@@ -215,8 +205,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
             edges.append(Edge(parent, local, contribution, before, parent.grad,
                               None if formulas is None else formulas[position]))
             changes.append((id(parent), parent.grad))
-        if index > 0:
-            run.changed.append(changes)
+        run.changed.append(changes)
         yield Step(run, index, node, upstream, tuple(edges))
         index += 1
 
