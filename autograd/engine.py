@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 __all__ = [
     "Value", "Number", "UndefinedMathError", "no_grad", "is_grad_enabled",
@@ -59,7 +59,7 @@ def is_grad_enabled() -> bool:
 class Value:
     """One scalar in a computation graph: its `data`, its `grad`, and how it was made."""
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "local", "__weakref__")
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "local", "__weakref__")
     __array_ufunc__ = None   # NumPy scalars on the left defer to our reflected operators
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -76,8 +76,15 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""          # "" for a leaf; the op's name ("+", "tanh", ...) otherwise
-        self.parents = ()     # the operands, in order: a + a has parents (a, a)
+        self._a = None        # the first operand (None for a leaf)
+        self._b = None        # the second operand (None for a leaf or a one-operand op)
         self.local = None     # local(*parent values, out value) -> (d out / d parent, ...)
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The operands, in order: a + a has parents (a, a); a leaf has ()."""
+        a, b = self._a, self._b
+        return () if a is None else (a,) if b is None else (a, b)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -90,48 +97,52 @@ class Value:
     # takes Values or symbols, so one definition gives numbers, graphs and formulas.
 
     def __add__(self, other):
-        other = _as_value(other)
-        if other is NotImplemented:
-            return other
+        if type(other) is not Value:        # a number becomes a leaf
+            other = _as_value(other)
+            if other is NotImplemented:
+                return other
         # d(a+b)/da = 1,  d(a+b)/db = 1
-        return _result(self.data + other.data, "+", (self, other), Value._add_local)
+        return _result(self.data + other.data, "+", Value._add_local, self, other)
 
     @staticmethod
     def _add_local(a, b, out):
         return 1.0, 1.0
 
     def __sub__(self, other):
-        other = _as_value(other)
-        if other is NotImplemented:
-            return other
+        if type(other) is not Value:        # a number becomes a leaf
+            other = _as_value(other)
+            if other is NotImplemented:
+                return other
         # d(a-b)/da = 1,  d(a-b)/db = -1
-        return _result(self.data - other.data, "-", (self, other), Value._sub_local)
+        return _result(self.data - other.data, "-", Value._sub_local, self, other)
 
     @staticmethod
     def _sub_local(a, b, out):
         return 1.0, -1.0
 
     def __mul__(self, other):
-        other = _as_value(other)
-        if other is NotImplemented:
-            return other
+        if type(other) is not Value:        # a number becomes a leaf
+            other = _as_value(other)
+            if other is NotImplemented:
+                return other
         # d(a*b)/da = b,  d(a*b)/db = a
-        return _result(self.data * other.data, "*", (self, other), Value._mul_local)
+        return _result(self.data * other.data, "*", Value._mul_local, self, other)
 
     @staticmethod
     def _mul_local(a, b, out):
         return b, a
 
     def __truediv__(self, other):
-        other = _as_value(other)
-        if other is NotImplemented:
-            return other
+        if type(other) is not Value:        # a number becomes a leaf
+            other = _as_value(other)
+            if other is NotImplemented:
+                return other
         if other.data == 0.0:
             raise UndefinedMathError(
                 f"/: division by zero, got divisor b = 0.0{_at(other)} in a / b; "
                 "divide by something that is never zero (e.g. b + 1e-12)")
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b**2 = -out/b
-        return _result(self.data / other.data, "/", (self, other), Value._div_local)
+        return _result(self.data / other.data, "/", Value._div_local, self, other)
 
     @staticmethod
     def _div_local(a, b, out):
@@ -139,7 +150,7 @@ class Value:
 
     def __neg__(self):
         # d(-a)/da = -1
-        return _result(-self.data, "neg", (self,), Value._neg_local)
+        return _result(-self.data, "neg", Value._neg_local, self)
 
     @staticmethod
     def _neg_local(x, out):
@@ -153,7 +164,7 @@ class Value:
             return NotImplemented
         out = _power(self.data, n, self)
         # d(x**n)/dx = n * x**(n-1)   (n a constant number)
-        return _result(out, "**", (self,), Value._pow_local(n))
+        return _result(out, "**", Value._pow_local(n), self)
 
     @staticmethod
     @functools.lru_cache(maxsize=256)      # x**2 everywhere shares one local
@@ -176,7 +187,7 @@ class Value:
                 f"got x = {x.data!r}{_at(x)}; if the exponent is a constant, "
                 "use a plain number (x ** 2.0)")
         # d(x**y)/dx = y * x**(y-1),  d(x**y)/dy = x**y * log(x) = out * log(x)
-        return _result(out, "**", (x, y), Value._pow_value_local)
+        return _result(out, "**", Value._pow_value_local, x, y)
 
     @staticmethod
     def _pow_value_local(x, y, out):
@@ -213,7 +224,7 @@ class Value:
                 "float for x > 709.78); scale the input down or use a stable formula "
                 "such as log-sum-exp") from None
         # d exp(x)/dx = exp(x) = out
-        return _result(out, "exp", (self,), Value._exp_local)
+        return _result(out, "exp", Value._exp_local, self)
 
     @staticmethod
     def _exp_local(x, out):
@@ -225,7 +236,7 @@ class Value:
                 f"log: undefined for x <= 0, got x = {self.data!r}{_at(self)}; "
                 "keep the input positive (e.g. log(x + 1e-12))")
         # d log(x)/dx = 1/x
-        return _result(math.log(self.data), "log", (self,), Value._log_local)
+        return _result(math.log(self.data), "log", Value._log_local, self)
 
     @staticmethod
     def _log_local(x, out):
@@ -235,7 +246,7 @@ class Value:
         # math.tanh saturates to +-1 without overflow, even at |x| = 1e308
         # d tanh(x)/dx = 1 - tanh(x)**2 = (1 - out) * (1 + out): same number, but with no
         # cancellation when out is near +-1 (as PyTorch's fused 1 - out*out)
-        return _result(math.tanh(self.data), "tanh", (self,), Value._tanh_local)
+        return _result(math.tanh(self.data), "tanh", Value._tanh_local, self)
 
     @staticmethod
     def _tanh_local(x, out):
@@ -249,7 +260,7 @@ class Value:
             e = math.exp(x)
             out = e / (1.0 + e)
         # d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x)) = out * (1 - out)
-        return _result(out, "sigmoid", (self,), Value._sigmoid_local)
+        return _result(out, "sigmoid", Value._sigmoid_local, self)
 
     @staticmethod
     def _sigmoid_local(x, out):
@@ -257,7 +268,7 @@ class Value:
 
     def relu(self):
         # relu(x) = max(0, x);  d relu(x)/dx = 1 if x > 0 else 0   (0 at the kink, as PyTorch)
-        return _result(self.data if self.data > 0.0 else 0.0, "relu", (self,), Value._relu_local)
+        return _result(self.data if self.data > 0.0 else 0.0, "relu", Value._relu_local, self)
 
     @staticmethod
     def _relu_local(x, out):
@@ -265,7 +276,7 @@ class Value:
 
     def sin(self):
         # d sin(x)/dx = cos(x)
-        return _result(math.sin(self.data), "sin", (self,), Value._sin_local)
+        return _result(math.sin(self.data), "sin", Value._sin_local, self)
 
     @staticmethod
     def _sin_local(x, out):
@@ -273,7 +284,7 @@ class Value:
 
     def cos(self):
         # d cos(x)/dx = -sin(x)
-        return _result(math.cos(self.data), "cos", (self,), Value._cos_local)
+        return _result(math.cos(self.data), "cos", Value._cos_local, self)
 
     @staticmethod
     def _cos_local(x, out):
@@ -285,7 +296,7 @@ class Value:
                 f"sqrt: undefined for x < 0, got x = {self.data!r}{_at(self)}; "
                 "keep the input non-negative (e.g. sqrt(x*x + 1e-12))")
         # d sqrt(x)/dx = 1 / (2 sqrt(x)) = 0.5 / out   (infinite at x = 0)
-        return _result(math.sqrt(self.data), "sqrt", (self,), Value._sqrt_local)
+        return _result(math.sqrt(self.data), "sqrt", Value._sqrt_local, self)
 
     @staticmethod
     def _sqrt_local(x, out):
@@ -293,7 +304,7 @@ class Value:
 
     def abs(self):
         # d |x|/dx = sign(x)   (0 at the kink, as PyTorch)
-        return _result(math.fabs(self.data), "abs", (self,), Value._abs_local)
+        return _result(math.fabs(self.data), "abs", Value._abs_local, self)
 
     @staticmethod
     def _abs_local(x, out):
@@ -314,19 +325,17 @@ class Value:
         order, leaves = start_backward(self)
         try:
             for node in reversed(order):
-                parents = node.parents
-                if not parents:
+                a, b = node._a, node._b
+                if a is None:                      # a leaf: nothing to pass back
                     continue
                 upstream = node.grad               # d root / d node
-                if len(parents) == 2:
-                    a, b = parents
-                    local_a, local_b = node.local(a.data, b.data, node.data)
-                    a.grad += local_a * upstream   # the chain rule, once per edge
-                    b.grad += local_b * upstream
-                else:
-                    a, = parents
+                if b is None:
                     local_a, = node.local(a.data, node.data)
+                    a.grad += local_a * upstream   # the chain rule, once per edge
+                else:
+                    local_a, local_b = node.local(a.data, b.data, node.data)
                     a.grad += local_a * upstream
+                    b.grad += local_b * upstream
         except ArithmeticError as error:           # only a local derivative can raise here
             raise undo_backward(order, leaves, node) from error
 
@@ -378,19 +387,21 @@ class Value:
 # Helpers for the ops
 
 
-def _result(data: float, op: str, parents: tuple, local: Local) -> Value:
-    """A new node holding `data`, made by `op` from `parents` (nothing recorded under no_grad)."""
+def _result(data: float, op: str, local: Local, a: Value, b: Value | None = None) -> Value:
+    """A new node holding `data`, made by `op` from operands a (and b), whose local
+    derivative is `local`. Under no_grad it records nothing: a leaf."""
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
     if _grad_enabled:
         out.op = op
-        out.parents = parents
+        out._a = a
+        out._b = b
         out.local = local
     else:
         out.op = ""
-        out.parents = ()
+        out._a = out._b = None
         out.local = None
     return out
 
@@ -414,7 +425,7 @@ def _constant(data: float) -> Value:
     out.grad = 0.0
     out.label = ""
     out.op = ""
-    out.parents = ()
+    out._a = out._b = None
     out.local = None
     return out
 
@@ -475,6 +486,8 @@ def define_op(name: str, local: Local) -> Callable:
         def apply(*operands):
             if not any(isinstance(x, Value) for x in operands):
                 return forward(*operands)
+            if len(operands) not in (1, 2):
+                raise TypeError(f"{name}: an op takes one or two operands, got {len(operands)}")
             parents = tuple(_as_value(x) for x in operands)
             for x, parent in zip(operands, parents):
                 if parent is NotImplemented:
@@ -489,7 +502,7 @@ def define_op(name: str, local: Local) -> Callable:
             if number is None or number != number:
                 raise UndefinedMathError(f"{name}: forward gave {out!r} at x = {values}, "
                                          "not a real number")
-            return _result(number, name, parents, local)
+            return _result(number, name, local, *parents)
         apply.local = local
         return apply
     return decorate
@@ -504,15 +517,17 @@ def topological_order(root: Value) -> list[Value]:
     limit)."""
     order: list[Value] = []
     seen = {root}
-    stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(root.parents))]
+    stack = [root]                  # a path from the root down to the node being explored
     while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append((parent, iter(parent.parents)))
-                break
-        else:                       # every parent is placed: place the node
+        node = stack[-1]
+        a, b = node._a, node._b
+        if a is not None and a not in seen:        # go down into a parent not yet seen
+            seen.add(a)
+            stack.append(a)
+        elif b is not None and b not in seen:
+            seen.add(b)
+            stack.append(b)
+        else:                                      # its parents are all placed: place it
             stack.pop()
             order.append(node)
     return order
@@ -525,7 +540,7 @@ def start_backward(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]
     order = topological_order(root)
     leaves = []
     for node in order:
-        if node.parents:
+        if node._a is not None:
             node.grad = 0.0
         else:
             leaves.append((node, node.grad))
@@ -539,7 +554,7 @@ def undo_backward(order: list[Value], leaves: list[tuple[Value, float]],
     for leaf, grad in leaves:
         leaf.grad = grad
     for node in order:
-        if node.parents:
+        if node._a is not None:
             node.grad = 0.0
     return undefined_derivative(failed)
 

@@ -12,10 +12,12 @@ micrograd (PyPI `micrograd`) and PyTorch are optional; a missing one is reported
 from __future__ import annotations
 
 import gc
+import json
 import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -135,17 +137,21 @@ def make_params(engine: Engine):
             for layer in initial_weights()]
 
 
-def time_steps(engine: Engine, X, y, repeats: int) -> tuple[float, float]:
-    """Median and best seconds per step (forward + backward + SGD update)."""
+def time_steps(engine: Engine, X, y, steps: int) -> list[float]:
+    """Seconds for each of `steps` training steps (forward + backward + SGD update)."""
     params = make_params(engine)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    for _ in range(2):                                   # warm up
         loss, flat = training_step(engine, params, X, y)
         engine.update(flat, LR)
         del loss
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        loss, flat = training_step(engine, params, X, y)
+        engine.update(flat, LR)
+        del loss                                         # freeing the graph is part of a step
         times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
+    return times
 
 
 def peak_bytes(engine: Engine, X, y) -> int:
@@ -181,35 +187,69 @@ def chain_seconds(links: int) -> float:
     return seconds
 
 
+ENGINES = {"chainrule": (Chainrule, ""), "micrograd": (Micrograd, "pip install micrograd"),
+           "pytorch": (TorchScalars, "pip install torch==2.13.0")}
+STEPS = {"chainrule": 60, "micrograd": 20, "pytorch": 20}
+
+
+def measure(name: str) -> dict:
+    """One engine, measured in this (fresh) process."""
+    make, _ = ENGINES[name]
+    engine = make()
+    X, y = two_moons(POINTS)
+    times = time_steps(engine, X, y, STEPS[name])
+    memory = None if name == "pytorch" else peak_bytes(engine, X, y)
+    return {"mean": statistics.mean(times), "median": statistics.median(times),
+            "steps": len(times), "peak_bytes": memory}
+
+
+def in_fresh_process(name: str) -> dict | None:
+    """Measure an engine in its own interpreter, so that no engine inherits another's heap
+    (the cyclic garbage collector's work depends on everything alive in the process)."""
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--engine", name],
+                          capture_output=True, text=True, check=False)
+    if done.returncode == 3:
+        return None                                       # not installed
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {name} failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--engine":
+        try:
+            result = measure(sys.argv[2])
+        except ImportError:
+            sys.exit(3)
+        print(json.dumps(result))
+        return
+
     X, y = two_moons(POINTS)
     nodes = graph_nodes(X, y)
     print(f"MLP {'-'.join(map(str, SIZES))}, {POINTS} two-moons points, hinge + L2, "
-          f"forward + backward + SGD: {nodes:,} graph nodes per step (one core)\n")
-    engines: list[Engine] = [Chainrule()]
-    for make, install in ((Micrograd, "pip install micrograd"),
-                          (TorchScalars, "pip install torch==2.13.0")):
-        try:
-            engines.append(make())
-        except ImportError:
-            print(f"  {make.name}: not installed ({install}); skipped")
-
+          f"forward + backward + SGD: {nodes:,} graph nodes per step.\n"
+          "Each engine runs in its own fresh process, on one core; time per step is the "
+          "mean over the steps (the median beside it).\n")
     results = {}
-    print(f"  {'engine':<10} {'ms/step':>9} {'best':>9} {'ns/node':>9} {'bytes/node':>11}")
-    for engine in engines:
-        repeats = 20 if engine.name == "chainrule" else 5
-        time_steps(engine, X, y, 1)                          # warm up
-        median, best = time_steps(engine, X, y, repeats)
-        memory = ("n/a (C++)" if engine.name == "pytorch"
-                  else f"{peak_bytes(engine, X, y) / nodes:.0f}")
-        results[engine.name] = median
-        print(f"  {engine.name:<10} {median * 1e3:9.2f} {best * 1e3:9.2f} "
-              f"{median / nodes * 1e9:9.0f} {memory:>11}")
+    print(f"  {'engine':<10} {'ms/step':>9} {'median':>9} {'ns/node':>9} {'bytes/node':>11}")
+    for name, (_, install) in ENGINES.items():
+        result = in_fresh_process(name)
+        if result is None:
+            print(f"  {name:<10} not installed ({install}): skipped")
+            continue
+        results[name] = result
+        memory = ("n/a (C++)" if result["peak_bytes"] is None
+                  else f"{result['peak_bytes'] / nodes:.0f}")
+        print(f"  {name:<10} {result['mean'] * 1e3:9.2f} {result['median'] * 1e3:9.2f} "
+              f"{result['mean'] / nodes * 1e9:9.0f} {memory:>11}")
     print()
     ours = results["chainrule"]
+    bytes_per_node = ours["peak_bytes"] / nodes
+    print(f"  chainrule peak memory: {bytes_per_node:.0f} bytes per node "
+          f"(target <= 300: {'meets' if bytes_per_node <= 300 else 'MISSES'})")
     for other, target in (("micrograd", 10), ("pytorch", 4)):
         if other in results:
-            ratio = results[other] / ours
+            ratio = results[other]["mean"] / ours["mean"]
             verdict = "meets" if ratio >= target else "MISSES"
             print(f"  chainrule is {ratio:5.1f}x faster than {other:<9} "
                   f"(target {target}x: {verdict})")

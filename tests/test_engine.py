@@ -324,3 +324,5 @@ def test_define_op_adds_an_op():
     assert (h.data, a.grad, h.parents[1].data) == (5.0, 0.6, 4.0)
     with pytest.raises(TypeError, match="hypot.*str"):
         hypot(a, "4")
+    with pytest.raises(TypeError, match="one or two operands"):
+        hypot(a, a, a)
