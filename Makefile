@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench bench-nn lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ $(VENV)/.installed-bench: pyproject.toml | $(PY)
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-demo: $(VENV)/.installed
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PIP) install -e '.[demo]'
+	touch $@
+
+$(VENV)/.installed-bench-nn: pyproject.toml | $(PY)
+	$(PIP) install -e '.[bench,digits]'
+	touch $@
+
+demo: $(VENV)/.installed-demo
 	$(PY) demo.py
 
 test: $(VENV)/.installed-test
@@ -33,6 +41,10 @@ test: $(VENV)/.installed-test
 # Side-by-side speed: chainrule, micrograd and (if installed) PyTorch scalars.
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/engine.py
+
+# nn targets: micrograd's moons demo (against micrograd), XOR, digits; MEETS/MISSES lines.
+bench-nn: $(VENV)/.installed-bench-nn
+	$(PY) benchmarks/nn_targets.py
 
 lint: $(VENV)/.installed-test
 	$(PIP) install ruff

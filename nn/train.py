@@ -3,6 +3,7 @@ progress bar; accuracy()."""
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import time
@@ -77,8 +78,16 @@ def _threshold(model, threshold: float | None) -> float:
     return 0.5 if getattr(model, "output_activation", None) == "sigmoid" else 0.0
 
 
-def _are_labels(y: Sequence) -> bool:
-    return all(isinstance(t, int) or (isinstance(t, float) and t.is_integer()) for t in y)
+CLASSIFICATION = ("bce", "bce_with_logits", "cross_entropy", "hinge")
+
+
+def _are_labels(loss, y: Sequence) -> bool:
+    """Whether the targets are class labels (so accuracy means something): a classification
+    loss by name, or targets that are all 0/1 or all -1/+1 (XOR with mse, say)."""
+    if isinstance(loss, str) and loss in CLASSIFICATION:
+        return True
+    values = set(y) if all(isinstance(t, (int, float)) for t in y) else set()
+    return bool(values) and (values <= {0, 1} or values <= {-1, 1})
 
 
 def accuracy(model: Callable, X: Sequence, y: Sequence, threshold: float | None = None) -> float:
@@ -158,7 +167,7 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         optimizer: Optimizer | None = None, epochs: int = 100, batch_size: int | None = None,
         seed: int | None = 0, progress: bool = True, l2: float = 0.0,
         schedule: Callable[[int], float] | None = None,
-        threshold: float | None = None) -> History:
+        threshold: float | None = None, classify: bool | None = None) -> History:
     """Train `model` on inputs X and targets y; returns the History.
 
     Each step: forward over a batch, loss (+ l2 * sum(p*p) over the parameters, micrograd's
@@ -169,7 +178,14 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
     loss: "mse", "mae", "bce", "bce_with_logits", "cross_entropy", "hinge", or a function
     (predictions, targets) -> Value. optimizer: default Adam(lr=0.01). schedule(epoch) sets
     the learning rate before each epoch (epoch counts from 0). The accuracy of the predictions
-    made during each epoch is recorded when the targets are class labels (ints).
+    made during each epoch is recorded when the targets are class labels: `classify`, or when
+    None, for a classification loss ("bce", "bce_with_logits", "cross_entropy", "hinge") or
+    targets all 0/1 or all -1/+1. `threshold`: as for accuracy().
+
+    Speed: a graph of Values holds no reference cycles, so reference counting frees each
+    step's graph, and fit pauses Python's cyclic garbage collector while it trains (its
+    passes over a large live graph would otherwise take most of the time); the collector's
+    state is restored when fit returns or raises.
     """
     if len(X) != len(y):
         raise ValueError(f"fit: {len(X)} inputs but {len(y)} targets")
@@ -198,12 +214,14 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         raise ValueError("fit: l2 needs a model with parameters")
     known = {id(p) for p in params}
     to_zero = params + [p for p in optimizer.params if id(p) not in known]
-    labels = _are_labels(y)
+    labels = _are_labels(loss, y) if classify is None else classify
     threshold = _threshold(model, threshold)
     rng = random.Random(seed)
     order = list(range(n))
     history = History()
     bar = _progress(progress, epochs, f"training {type(model).__name__}")
+    collecting = gc.isenabled()
+    gc.disable()
     start = time.perf_counter()
     try:
         for epoch in range(epochs):
@@ -241,6 +259,8 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
             bar.set_postfix_str(shown, refresh=False)
             bar.update(1)
     finally:
+        if collecting:
+            gc.enable()
         bar.close()
     return history
 
