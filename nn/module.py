@@ -282,6 +282,7 @@ def save(module: Module, path: str | os.PathLike) -> None:
             json.dump(document, file, indent=1)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, _file_mode(path))     # mkstemp makes 0600; give open()'s mode
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -289,6 +290,16 @@ def save(module: Module, path: str | os.PathLike) -> None:
         except OSError:
             pass
         raise
+
+
+def _file_mode(path: str) -> int:
+    """The mode of the file being replaced, or that of a new file (0666 less the umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _nonfinite(state: dict) -> Iterator[tuple[str, float]]:

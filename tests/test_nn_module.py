@@ -270,6 +270,12 @@ def test_save_then_load_restores_every_number_exactly(tmp_path):
     b = nn.load(nn.MLP(2, [8, 1], seed=5), path)
     assert weights(b) == weights(a)
     assert [p for p in os.listdir(tmp_path)] == ["model.json"]      # no temporary file left
+    plain = tmp_path / "plain.txt"
+    plain.write_text("")
+    assert os.stat(path).st_mode == os.stat(plain).st_mode       # the mode open() would give
+    os.chmod(path, 0o640)
+    nn.save(a, path)
+    assert os.stat(path).st_mode & 0o777 == 0o640                 # a replaced file keeps its own
 
 
 @pytest.mark.parametrize("crash_in", ["json.dump", "os.replace"])
