@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench lint clean notebooks notebooks-run
+.PHONY: demo test bench bench-nn lint clean notebooks notebooks-run
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ $(VENV)/.installed-bench: pyproject.toml | $(PY)
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-demo: $(VENV)/.installed
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PIP) install -e '.[demo]'
+	touch $@
+
+$(VENV)/.installed-bench-nn: pyproject.toml | $(PY)
+	$(PIP) install -e '.[bench,digits]'
+	touch $@
+
+demo: $(VENV)/.installed-demo
 	$(PY) demo.py
 
 test: $(VENV)/.installed-test
@@ -45,6 +53,10 @@ notebooks: $(VENV)/.installed-notebooks
 # Re-run every notebook top to bottom and store its outputs (after changing code or a notebook).
 notebooks-run: $(VENV)/.installed-notebooks
 	$(PY) notebooks/run.py --write
+
+# nn targets: micrograd's moons demo (against micrograd), XOR, digits; MEETS/MISSES lines.
+bench-nn: $(VENV)/.installed-bench-nn
+	$(PY) benchmarks/nn_targets.py
 
 lint: $(VENV)/.installed-test
 	$(PIP) install ruff

@@ -1,3 +1,27 @@
 """chainrule's neural-network layer, built only from autograd Values."""
 
-__all__: list[str] = []
+from . import data, plot
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    l2_penalty,
+    log_softmax,
+    mae_loss,
+    mse_loss,
+    softmax,
+    softplus,
+)
+from .module import MLP, Layer, Module, Neuron, load, save
+from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp, clip_grad_norm
+from .train import History, accuracy, fit
+
+__all__ = [
+    "Module", "Neuron", "Layer", "MLP", "save", "load",
+    "mse_loss", "mae_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "softmax", "log_softmax", "cross_entropy", "hinge_loss", "l2_penalty", "softplus",
+    "Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm",
+    "fit", "accuracy", "History",
+    "data", "plot",
+]

@@ -1,0 +1,260 @@
+"""Optimizers on floats (p.data, p.grad), step for step as torch.optim; clip_grad_norm."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from autograd import Value, no_grad
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm"]
+
+
+def _check(name: str, value: float, low: float = 0.0, high: float = math.inf,
+           open_high: bool = False) -> float:
+    ok = low <= value < high if open_high else low <= value <= high
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok:
+        bound = f"[{low}, {high})" if open_high else f"[{low}, {high}]"
+        raise ValueError(f"invalid {name}: {value!r} (must be in {bound})")
+    return float(value)
+
+
+class Optimizer:
+    """Holds the parameters; `step()` updates each p.data from p.grad; `zero_grad()` resets the
+    grads. `lr` is read at every step, so a schedule may change it between steps."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        for p in self.params:
+            if not isinstance(p, Value):
+                raise TypeError(f"{type(self).__name__}: parameters must be Values, got "
+                                f"{type(p).__name__}: {p!r}")
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError(f"{type(self).__name__}: a parameter is listed twice (it would "
+                             "be updated twice per step)")
+        self.lr = lr
+        self.steps = 0
+
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _check("learning rate", value)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """One update of every parameter, on floats: builds no graph."""
+        with no_grad():
+            self.steps += 1
+            self._update()
+
+    def _update(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+    def _settings(self) -> dict:
+        return {"lr": self.lr}
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent as torch.optim.SGD:
+
+        g = grad + weight_decay * p
+        b = g (first step), then b = momentum * b + (1 - dampening) * g
+        g = g + momentum * b (nesterov)  or  g = b
+        p = p - lr * g
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.001, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False) -> None:
+        super().__init__(params, lr)
+        self.momentum = _check("momentum", momentum)
+        self.dampening = _check("dampening", dampening)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        if nesterov and (momentum <= 0.0 or dampening != 0.0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+        self.nesterov = nesterov
+        self.buffers: list[float | None] = [None] * len(self.params)
+
+    def _update(self) -> None:
+        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        buffers = self.buffers
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if decay != 0.0:
+                g = g + decay * p.data
+            if momentum != 0.0:
+                b = buffers[i]
+                b = g if b is None else b * momentum + (1.0 - self.dampening) * g
+                buffers[i] = b
+                g = g + momentum * b if self.nesterov else b
+            p.data = p.data + -lr * g
+
+    def _settings(self) -> dict:
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
+                "weight_decay": self.weight_decay, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam as torch.optim.Adam (with bias correction; eps added after the square root):
+
+        g = grad + weight_decay * p
+        m = m + (1 - beta1) * (g - m);   v = v * beta2 + (1 - beta2) * g * g
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.001,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        beta1, beta2 = betas
+        self.betas = (_check("beta1", beta1, 0.0, 1.0, open_high=True),
+                      _check("beta2", beta2, 0.0, 1.0, open_high=True))
+        self.eps = _check("eps", eps)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+
+    def _update(self) -> None:
+        beta1, beta2 = self.betas
+        eps, decay, t = self.eps, self.weight_decay, self.steps
+        step_size = self.lr / (1.0 - beta1 ** t)
+        correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
+        w1, w2 = 1.0 - beta1, 1.0 - beta2
+        m, v = self.m, self.v
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if decay != 0.0:
+                g = g + decay * p.data
+            m[i] = _lerp(m[i], g, w1)
+            v[i] = v[i] * beta2 + w2 * g * g
+            denom = math.sqrt(v[i]) / correction2_sqrt + eps
+            p.data = p.data + -step_size * (m[i] / denom)
+
+    def _settings(self) -> dict:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+
+def _lerp(start: float, end: float, weight: float) -> float:
+    """start + weight * (end - start), evaluated as PyTorch's lerp kernel does."""
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1.0 - weight)
+
+
+class RMSProp(Optimizer):
+    """RMSprop as torch.optim.RMSprop:
+
+        g = grad + weight_decay * p
+        s = s * alpha + (1 - alpha) * g * g
+        avg = sqrt(s - a * a) + eps with a = lerp(a, g, 1 - alpha) (centered), else sqrt(s) + eps
+        b = momentum * b + g / avg;  p = p - lr * b   (momentum > 0)
+        p = p - lr * g / avg                          (otherwise)
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.01, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False) -> None:
+        super().__init__(params, lr)
+        self.alpha = _check("alpha", alpha)
+        self.eps = _check("eps", eps)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.momentum = _check("momentum", momentum)
+        self.centered = centered
+        n = len(self.params)
+        self.square_avg, self.grad_avg, self.buffers = [0.0] * n, [0.0] * n, [0.0] * n
+
+    def _update(self) -> None:
+        lr, alpha, eps, decay = self.lr, self.alpha, self.eps, self.weight_decay
+        momentum, centered = self.momentum, self.centered
+        w = 1.0 - alpha
+        square_avg, grad_avg, buffers = self.square_avg, self.grad_avg, self.buffers
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if decay != 0.0:
+                g = g + decay * p.data
+            s = square_avg[i] = square_avg[i] * alpha + w * g * g
+            if centered:
+                a = grad_avg[i] = _lerp(grad_avg[i], g, w)
+                avg = math.sqrt(s + -1.0 * a * a) + eps
+            else:
+                avg = math.sqrt(s) + eps
+            if momentum > 0.0:
+                b = buffers[i] = buffers[i] * momentum + g / avg
+                p.data = p.data + -lr * b
+            else:
+                p.data = p.data + -lr * (g / avg)
+
+    def _settings(self) -> dict:
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
+                "weight_decay": self.weight_decay, "momentum": self.momentum,
+                "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    """Adagrad as torch.optim.Adagrad:
+
+        g = grad + weight_decay * p;   clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g * g;                 p = p - clr * g / (sqrt(s) + eps)
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float = 0.01, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10) -> None:
+        super().__init__(params, lr)
+        self.lr_decay = _check("lr_decay", lr_decay)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.eps = _check("eps", eps)
+        start = _check("initial_accumulator_value", initial_accumulator_value)
+        self.sums = [start] * len(self.params)
+
+    def _update(self) -> None:
+        decay, eps, sums = self.weight_decay, self.eps, self.sums
+        clr = self.lr / (1.0 + (self.steps - 1) * self.lr_decay)
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if decay != 0.0:
+                g = g + decay * p.data
+            s = sums[i] = sums[i] + g * g
+            p.data = p.data + -clr * (g / (math.sqrt(s) + eps))
+
+    def _settings(self) -> dict:
+        return {"lr": self.lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
+                "eps": self.eps}
+
+
+def clip_grad_norm(params: Iterable[Value], max_norm: float,
+                   norm_type: float = 2.0) -> float:
+    """Scale the grads so that their norm is at most max_norm, as
+    torch.nn.utils.clip_grad_norm_: coef = min(max_norm / (norm + 1e-6), 1).
+    Returns the norm before clipping."""
+    params = list(params)
+    max_norm = _check("max_norm", max_norm)
+    norm_type = float(norm_type)
+    grads = [p.grad for p in params]
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(abs(g) for g in grads)
+    elif norm_type == 2.0:
+        total = math.sqrt(math.fsum(g * g for g in grads))
+    elif norm_type > 0.0:
+        total = math.fsum(abs(g) ** norm_type for g in grads) ** (1.0 / norm_type)
+    else:
+        raise ValueError(f"clip_grad_norm: norm_type must be positive or inf, got {norm_type}")
+    coef = min(max_norm / (total + 1e-6), 1.0)
+    for p in params:
+        p.grad = p.grad * coef
+    return total
