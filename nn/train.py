@@ -152,9 +152,14 @@ def _progress(enabled: bool, total: int, description: str):
     if not enabled:
         return _NoProgress()
     try:
-        from tqdm.auto import tqdm
+        import tqdm.std
     except ImportError:
         return _TextProgress(total, description)
+    try:                     # in Jupyter, tqdm's notebook bar needs ipywidgets; without it,
+        import ipywidgets    # noqa: F401  tqdm.auto would only warn and draw the text bar
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = tqdm.std.tqdm
     return tqdm(total=total, desc=description, unit="epoch", delay=PROGRESS_DELAY,
                 leave=True, dynamic_ncols=True)
 
