@@ -156,7 +156,7 @@ def _progress(enabled: bool, total: int, description: str):
     except ImportError:
         return _TextProgress(total, description)
     try:                     # in Jupyter, tqdm's notebook bar needs ipywidgets; without it,
-        import ipywidgets    # noqa: F401  tqdm.auto would only warn and draw the text bar
+        import ipywidgets  # noqa: F401  tqdm.auto would only warn and draw the text bar
         from tqdm.auto import tqdm
     except ImportError:
         tqdm = tqdm.std.tqdm
