@@ -155,8 +155,10 @@ def _progress(enabled: bool, total: int, description: str):
         import tqdm.std
     except ImportError:
         return _TextProgress(total, description)
-    try:                     # in Jupyter, tqdm's notebook bar needs ipywidgets; without it,
-        import ipywidgets  # noqa: F401  tqdm.auto would only warn and draw the text bar
+    # In Jupyter, tqdm's notebook bar needs ipywidgets; without it tqdm.auto would only warn
+    # and draw the text bar anyway, so take the text bar directly.
+    try:
+        import ipywidgets  # noqa: F401
         from tqdm.auto import tqdm
     except ImportError:
         tqdm = tqdm.std.tqdm
