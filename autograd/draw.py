@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from ._files import write_atomically
 from .engine import Value, topological_order
 
 __all__ = ["draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES"]
@@ -180,28 +180,3 @@ class Graph:
             return {"image/svg+xml": self.svg()}
         except Exception as error:          # show why, instead of nothing
             return {"text/plain": f"{self!r}\n(could not render: {error})"}
-
-
-def _file_mode(path: Path) -> int:
-    """The mode a new file would get (0666 less the umask), or the existing file's mode."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, _file_mode(path))     # mkstemp makes 0600; keep the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise

@@ -7,7 +7,8 @@ import os
 import re
 from pathlib import Path
 
-from .draw import DEFAULT_MAX_NODES, write_atomically
+from ._files import write_atomically
+from .draw import DEFAULT_MAX_NODES
 from .engine import Value
 from .steps import backward_steps, value_text
 

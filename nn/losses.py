@@ -184,24 +184,31 @@ def _logits(name: str, logits) -> list[Value]:
 def softmax(logits: Sequence) -> list[Value]:
     """exp(x_i - m) / sum_j exp(x_j - m), with m = max x (a constant: the result is the same,
     and exp never overflows)."""
-    logits = _logits("softmax", logits)
-    m = max(x.data for x in logits)
-    exps = [(x - m).exp() for x in logits]
+    exps = [s.exp() for s in _shifted(_logits("softmax", logits))]
     total = exps[0]
     for e in exps[1:]:
         total = total + e
     return [e / total for e in exps]
 
 
-def log_softmax(logits: Sequence) -> list[Value]:
-    """x_i - logsumexp(x), with the max subtracted: stable for any logits."""
-    logits = _logits("log_softmax", logits)
+def _shifted(logits: list[Value]) -> list[Value]:
+    """x - max(x): the same softmax, and exp never overflows (the max is a constant)."""
     m = max(x.data for x in logits)
-    shifted = [x - m for x in logits]
+    return [x - m for x in logits]
+
+
+def _logsumexp(shifted: list[Value]) -> Value:
+    """log(sum exp(s)) of logits already shifted by their max."""
     total = shifted[0].exp()
     for s in shifted[1:]:
         total = total + s.exp()
-    lse = total.log()
+    return total.log()
+
+
+def log_softmax(logits: Sequence) -> list[Value]:
+    """x_i - logsumexp(x), with the max subtracted: stable for any logits."""
+    shifted = _shifted(_logits("log_softmax", logits))
+    lse = _logsumexp(shifted)
     return [s - lse for s in shifted]
 
 
@@ -235,10 +242,6 @@ def cross_entropy(logits, target) -> Value:
     for row, t in zip(batch, targets):
         row = _logits(name, row)
         index = _class_index(name, t, len(row))
-        m = max(x.data for x in row)
-        shifted = [x - m for x in row]
-        total = shifted[0].exp()
-        for s in shifted[1:]:
-            total = total + s.exp()
-        terms.append(total.log() - shifted[index])    # logsumexp(x) - x[target]
+        shifted = _shifted(row)
+        terms.append(_logsumexp(shifted) - shifted[index])    # logsumexp(x) - x[target]
     return _mean(terms)

@@ -6,10 +6,10 @@ import json
 import math
 import os
 import random
-import tempfile
 from collections.abc import Iterator, Sequence
 
 from autograd import Value
+from autograd._files import write_atomically
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "save", "load", "ACTIVATIONS", "INITS"]
 
@@ -274,32 +274,7 @@ def save(module: Module, path: str | os.PathLike) -> None:
     for name, _ in _nonfinite(document["state"]):
         raise ValueError(f"save: parameter {name!r} is not a finite number (the training "
                          "diverged?); JSON cannot hold nan or inf")
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
-                                         suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=1)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, _file_mode(path))     # mkstemp makes 0600; give open()'s mode
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def _file_mode(path: str) -> int:
-    """The mode of the file being replaced, or that of a new file (0666 less the umask)."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    write_atomically(path, json.dumps(document, indent=1).encode("utf-8"))
 
 
 def _nonfinite(state: dict) -> Iterator[tuple[str, float]]:
