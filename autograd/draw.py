@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 from ._files import write_atomically
-from .engine import Value, topological_order
+from .engine import Value, local_derivatives, topological_order
+from .steps import node_names, value_text
 
 __all__ = ["draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES"]
 
@@ -43,15 +44,10 @@ def _field(text: str) -> str:
     return text.replace("\n", "\\n")
 
 
-def _number(x: float) -> str:
-    from .steps import value_text
-    return value_text(x)
-
-
 def _op_text(node: Value) -> str:
     exponent = getattr(node.local, "exponent", None)
     if node.op == "**" and exponent is not None and len(node.parents) == 1:
-        return f"** {_number(exponent)}"
+        return f"** {value_text(exponent)}"
     return node.op
 
 
@@ -79,7 +75,6 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
             "a layout that large is slow and unreadable. Draw a part of it (draw(some_node)) "
             f"or raise the limit: draw(root, max_nodes={len(order)})")
     if names is None:
-        from .steps import node_names
         names = node_names(root)
     marked = {id(v) for v in ([] if highlight is None else
                                [highlight] if isinstance(highlight, Value) else highlight)}
@@ -94,12 +89,12 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
     ]
     for node in order:
         key = ids[id(node)]
-        fields = [names.get(id(node), node.label), f"data {_number(node.data)}"]
+        fields = [names.get(id(node), node.label), f"data {value_text(node.data)}"]
         if show_grad:
             if grads is None:
-                fields.append(f"grad {_number(node.grad)}")
+                fields.append(f"grad {value_text(node.grad)}")
             else:
-                fields.append(f"grad {_number(grads[id(node)])}" if id(node) in grads
+                fields.append(f"grad {value_text(grads[id(node)])}" if id(node) in grads
                               else "grad ?")
         label = "{" + " | ".join(_field(f) for f in fields) + "}"
         fill = HIGHLIGHT if id(node) in marked else "white"
@@ -116,14 +111,13 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
         key = ids[id(node)]
         local = None
         if edge_labels:
-            from .engine import local_derivatives
             local = local_derivatives(node)
         for position, parent in enumerate(node.parents):
             label = None
             if edge_text and (id(node), position) in edge_text:
                 label = edge_text[(id(node), position)]
             elif local is not None:
-                label = _number(local[position])
+                label = value_text(local[position])
             attributes = f" [label={_quoted(label)}]" if label is not None else ""
             lines.append(f"  {ids[id(parent)]} -> {key}_op{attributes};")
     lines.append("}")
