@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test bench bench-nn lint clean notebooks notebooks-run
+.PHONY: demo test test-heavy bench bench-nn lint clean notebooks notebooks-run
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ demo: $(VENV)/.installed-demo
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
+
+# The slow tests kept out of `make test` (CI runs both).
+test-heavy: $(VENV)/.installed-test
+	$(PY) -m pytest -m heavy || test $$? -eq 5    # 5: no heavy tests collected
 
 # Side-by-side speed: chainrule, micrograd and (if installed) PyTorch scalars.
 bench: $(VENV)/.installed-bench
