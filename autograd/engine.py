@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import functools
 import math
 import numbers
+import pickle
+import threading
+import weakref
 from collections.abc import Callable
 
 __all__ = [
-    "Value", "Number", "UndefinedMathError", "no_grad", "is_grad_enabled",
+    "Value", "Number", "UndefinedMathError", "GraphChangedError", "no_grad", "is_grad_enabled",
     "topological_order", "local_derivatives", "define_op",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
 ]
@@ -18,38 +23,58 @@ Local = Callable[..., tuple]   # local(*parent_values, out) -> (d out/d parent, 
 
 
 class UndefinedMathError(ValueError, ArithmeticError):
-    """The math is undefined here (log of 0, division by zero, exp overflow, ...)."""
+    """The math is undefined here (log of 0, division by zero, overflow, ...)."""
+
+
+class GraphChangedError(RuntimeError):
+    """A node's `data` was changed after the graph was built from it (as PyTorch's in-place check)."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Grad mode: under `no_grad()` ops compute their value and record nothing.
+# Grad mode: under `no_grad()` ops compute their value and record nothing. It is per thread and
+# per context (a contextvar, as PyTorch's is per thread), and nests. `_no_grad_anywhere` counts
+# the no_grad blocks open in any thread, so that while there are none (the usual case) an op
+# pays one global read for it.
 
-_grad_enabled = True
+_no_grad_depth = contextvars.ContextVar("chainrule_no_grad_depth", default=0)
+_no_grad_anywhere = 0
+_no_grad_lock = threading.Lock()
 
 
 class no_grad:
-    """Context manager (and decorator) under which ops build no graph: no parents, no local."""
+    """Context manager (and decorator) under which ops build no graph: no parents, no local.
+    Re-entrant, and per thread: another thread keeps building its graphs."""
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._before = _grad_enabled
-        _grad_enabled = False
+        global _no_grad_anywhere
+        with _no_grad_lock:
+            _no_grad_anywhere += 1
+        _no_grad_depth.set(_no_grad_depth.get() + 1)
 
     def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self._before
+        global _no_grad_anywhere
+        _no_grad_depth.set(_no_grad_depth.get() - 1)
+        with _no_grad_lock:
+            _no_grad_anywhere -= 1
 
     def __call__(self, function):
         @functools.wraps(function)
         def without_grad(*args, **kwargs):
-            with no_grad():
+            with self:
                 return function(*args, **kwargs)
         return without_grad
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return _grad_enabled
+    """True unless inside `no_grad()` (in this thread or context)."""
+    return not _no_grad_anywhere or _no_grad_depth.get() <= 0
+
+
+# Every assignment to some node's `data` ticks this clock. A node records the clock when it is
+# made (`_stamp`), and a written node the tick of its write (negated for a node with parents):
+# while every node of a graph that has parents still shows the current clock, no data anywhere
+# changed since the graph was built, and backward() needs to look no closer.
+_writes = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,26 +84,45 @@ def is_grad_enabled() -> bool:
 class Value:
     """One scalar in a computation graph: its `data`, its `grad`, and how it was made."""
 
-    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "local", "__weakref__")
+    # One object per node. `__dict__` holds what user code sets on a node (p.m = 0.0, as in
+    # micrograd); it is made only when first used.
+    __slots__ = ("_data", "grad", "label", "op", "_a", "_b", "local", "_stamp",
+                 "__dict__", "__weakref__")
     __array_ufunc__ = None   # NumPy scalars on the left defer to our reflected operators
 
     def __init__(self, data: Number, label: str = "") -> None:
-        number = _as_number(data)
+        number = _real(data, "Value()")
         if number is None:
             hint = "; use the Value itself" if isinstance(data, Value) else ""
             raise TypeError(f"Value() takes a real number (int or float), "
                             f"got {type(data).__name__}: {data!r}{hint}")
-        if number != number:
-            raise UndefinedMathError("Value(): data is NaN; give it a number")
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
-        self.data = number
+        self._data = number
         self.grad = 0.0
         self.label = label
         self.op = ""          # "" for a leaf; the op's name ("+", "tanh", ...) otherwise
         self._a = None        # the first operand (None for a leaf)
         self._b = None        # the second operand (None for a leaf or a one-operand op)
         self.local = None     # local(*parent values, out value) -> (d out / d parent, ...)
+        self._stamp = _writes
+
+    @property
+    def data(self) -> float:
+        """The number this node holds (a finite float). The graph records it when the node is
+        made: change a leaf's data between steps (as an optimizer does), then build anew."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Number) -> None:
+        global _writes
+        number = _real(value, "data")
+        if number is None:
+            raise TypeError(f"data must be a real number (int or float), "
+                            f"got {type(value).__name__}: {value!r}")
+        _writes += 1
+        self._data = number
+        self._stamp = _writes if self._a is None else -_writes
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -88,21 +132,22 @@ class Value:
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
 
     # -- the arithmetic operators ------------------------------------------------------------
     # Each op computes its value, then names its local derivative, written right below it:
     # a pure function (parent values..., out) -> (d out / d parent, ...). backward() feeds it
     # floats; written with operators and the generic functions (log, cos, step, sign) it also
     # takes Values or symbols, so one definition gives numbers, graphs and formulas.
+    # _result() makes the node and checks that its value is a finite number.
 
     def __add__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "+")
             if other is NotImplemented:
                 return other
         # d(a+b)/da = 1,  d(a+b)/db = 1
-        return _result(self.data + other.data, "+", Value._add_local, self, other)
+        return _result(self._data + other._data, "+", Value._add_local, self, other)
 
     @staticmethod
     def _add_local(a, b, out):
@@ -110,11 +155,11 @@ class Value:
 
     def __sub__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "-")
             if other is NotImplemented:
                 return other
         # d(a-b)/da = 1,  d(a-b)/db = -1
-        return _result(self.data - other.data, "-", Value._sub_local, self, other)
+        return _result(self._data - other._data, "-", Value._sub_local, self, other)
 
     @staticmethod
     def _sub_local(a, b, out):
@@ -122,11 +167,11 @@ class Value:
 
     def __mul__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "*")
             if other is NotImplemented:
                 return other
         # d(a*b)/da = b,  d(a*b)/db = a
-        return _result(self.data * other.data, "*", Value._mul_local, self, other)
+        return _result(self._data * other._data, "*", Value._mul_local, self, other)
 
     @staticmethod
     def _mul_local(a, b, out):
@@ -134,15 +179,15 @@ class Value:
 
     def __truediv__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "/")
             if other is NotImplemented:
                 return other
-        if other.data == 0.0:
+        if other._data == 0.0:
             raise UndefinedMathError(
                 f"/: division by zero, got divisor b = 0.0{_at(other)} in a / b; "
                 "divide by something that is never zero (e.g. b + 1e-12)")
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b**2 = -out/b
-        return _result(self.data / other.data, "/", Value._div_local, self, other)
+        return _result(self._data / other._data, "/", Value._div_local, self, other)
 
     @staticmethod
     def _div_local(a, b, out):
@@ -150,7 +195,7 @@ class Value:
 
     def __neg__(self):
         # d(-a)/da = -1
-        return _result(-self.data, "neg", Value._neg_local, self)
+        return _result(-self._data, "neg", Value._neg_local, self)
 
     @staticmethod
     def _neg_local(x, out):
@@ -159,10 +204,10 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return self._pow_value(other)
-        n = _as_number(other)
+        n = _real(other, "**")
         if n is None:
             return NotImplemented
-        out = _power(self.data, n, self)
+        out = _power(self._data, n, self)
         # d(x**n)/dx = n * x**(n-1)   (n a constant number)
         return _result(out, "**", Value._pow_local(n), self)
 
@@ -175,16 +220,16 @@ class Value:
         else:
             def pow_local(x, out):
                 return n * x ** (n - 1.0),
-        pow_local.exponent = n             # for drawing and for printing formulas
+        pow_local.exponent = n             # for drawing, printing formulas and pickling
         return pow_local
 
     def _pow_value(self, y: Value):
         x = self
-        out = _power(x.data, y.data, x)
-        if _grad_enabled and x.data <= 0.0:
+        out = _power(x._data, y._data, x)
+        if x._data <= 0.0 and is_grad_enabled():
             raise UndefinedMathError(
                 f"**: with a Value exponent, d(x**y)/dy = x**y * log(x) needs x > 0, "
-                f"got x = {x.data!r}{_at(x)}; if the exponent is a constant, "
+                f"got x = {x._data!r}{_at(x)}; if the exponent is a constant, "
                 "use a plain number (x ** 2.0)")
         # d(x**y)/dx = y * x**(y-1),  d(x**y)/dy = x**y * log(x) = out * log(x)
         return _result(out, "**", Value._pow_value_local, x, y)
@@ -194,33 +239,33 @@ class Value:
         return y * x ** (y - 1.0), out * log(x)
 
     def __radd__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "+")
         return other if other is NotImplemented else other.__add__(self)
 
     def __rsub__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "-")
         return other if other is NotImplemented else other.__sub__(self)
 
     def __rmul__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "*")
         return other if other is NotImplemented else other.__mul__(self)
 
     def __rtruediv__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "/")
         return other if other is NotImplemented else other.__truediv__(self)
 
     def __rpow__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "**")
         return other if other is NotImplemented else other._pow_value(self)
 
     # -- the functions ----------------------------------------------------------------------
 
     def exp(self):
         try:
-            out = math.exp(self.data)
+            out = math.exp(self._data)
         except OverflowError:
             raise UndefinedMathError(
-                f"exp: overflow, got x = {self.data!r}{_at(self)} (exp(x) is beyond the largest "
+                f"exp: overflow, got x = {self._data!r}{_at(self)} (exp(x) is beyond the largest "
                 "float for x > 709.78); scale the input down or use a stable formula "
                 "such as log-sum-exp") from None
         # d exp(x)/dx = exp(x) = out
@@ -231,12 +276,12 @@ class Value:
         return out,
 
     def log(self):
-        if self.data <= 0.0:
+        if self._data <= 0.0:
             raise UndefinedMathError(
-                f"log: undefined for x <= 0, got x = {self.data!r}{_at(self)}; "
+                f"log: undefined for x <= 0, got x = {self._data!r}{_at(self)}; "
                 "keep the input positive (e.g. log(x + 1e-12))")
         # d log(x)/dx = 1/x
-        return _result(math.log(self.data), "log", Value._log_local, self)
+        return _result(math.log(self._data), "log", Value._log_local, self)
 
     @staticmethod
     def _log_local(x, out):
@@ -246,21 +291,16 @@ class Value:
         # math.tanh saturates to +-1 without overflow, even at |x| = 1e308
         # d tanh(x)/dx = 1 - tanh(x)**2 = (1 - out) * (1 + out): same number, but with no
         # cancellation when out is near +-1 (as PyTorch's fused 1 - out*out)
-        return _result(math.tanh(self.data), "tanh", Value._tanh_local, self)
+        return _result(math.tanh(self._data), "tanh", Value._tanh_local, self)
 
     @staticmethod
     def _tanh_local(x, out):
         return (1.0 - out) * (1.0 + out),
 
     def sigmoid(self):
-        x = self.data
-        if x >= 0.0:
-            out = 1.0 / (1.0 + math.exp(-x))
-        else:                      # the same number, without exp(-x) overflowing for x << 0
-            e = math.exp(x)
-            out = e / (1.0 + e)
+        # sigmoid(x) = 1 / (1 + exp(-x)), computed without overflow on either side
         # d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x)) = out * (1 - out)
-        return _result(out, "sigmoid", Value._sigmoid_local, self)
+        return _result(_sigmoid(self._data), "sigmoid", Value._sigmoid_local, self)
 
     @staticmethod
     def _sigmoid_local(x, out):
@@ -268,7 +308,7 @@ class Value:
 
     def relu(self):
         # relu(x) = max(0, x);  d relu(x)/dx = 1 if x > 0 else 0   (0 at the kink, as PyTorch)
-        return _result(self.data if self.data > 0.0 else 0.0, "relu", Value._relu_local, self)
+        return _result(self._data if self._data > 0.0 else 0.0, "relu", Value._relu_local, self)
 
     @staticmethod
     def _relu_local(x, out):
@@ -276,7 +316,7 @@ class Value:
 
     def sin(self):
         # d sin(x)/dx = cos(x)
-        return _result(math.sin(self.data), "sin", Value._sin_local, self)
+        return _result(math.sin(self._data), "sin", Value._sin_local, self)
 
     @staticmethod
     def _sin_local(x, out):
@@ -284,19 +324,19 @@ class Value:
 
     def cos(self):
         # d cos(x)/dx = -sin(x)
-        return _result(math.cos(self.data), "cos", Value._cos_local, self)
+        return _result(math.cos(self._data), "cos", Value._cos_local, self)
 
     @staticmethod
     def _cos_local(x, out):
         return -sin(x),
 
     def sqrt(self):
-        if self.data < 0.0:
+        if self._data < 0.0:
             raise UndefinedMathError(
-                f"sqrt: undefined for x < 0, got x = {self.data!r}{_at(self)}; "
+                f"sqrt: undefined for x < 0, got x = {self._data!r}{_at(self)}; "
                 "keep the input non-negative (e.g. sqrt(x*x + 1e-12))")
         # d sqrt(x)/dx = 1 / (2 sqrt(x)) = 0.5 / out   (infinite at x = 0)
-        return _result(math.sqrt(self.data), "sqrt", Value._sqrt_local, self)
+        return _result(math.sqrt(self._data), "sqrt", Value._sqrt_local, self)
 
     @staticmethod
     def _sqrt_local(x, out):
@@ -304,7 +344,7 @@ class Value:
 
     def abs(self):
         # d |x|/dx = sign(x)   (0 at the kink, as PyTorch)
-        return _result(math.fabs(self.data), "abs", Value._abs_local, self)
+        return _result(math.fabs(self._data), "abs", Value._abs_local, self)
 
     @staticmethod
     def _abs_local(x, out):
@@ -314,30 +354,45 @@ class Value:
 
     # -- backward ---------------------------------------------------------------------------
 
-    def backward(self) -> None:
+    def backward(self, gradient: Number = 1.0) -> None:
         """Fill in `grad` = d self / d node for every node of the graph (the chain rule).
 
+        The root is seeded with `gradient` (1.0: d self/d self), as PyTorch's `gradient=`.
         Interior (non-leaf) grads are recomputed from zero on every call; leaf grads
         accumulate across calls, as in PyTorch: call `zero_grad()` between steps.
-        If a local derivative is undefined (sqrt at 0), raises UndefinedMathError and
-        leaves every grad as it was before the call.
+        If a number is not finite (an infinite slope, an overflow) or a local derivative
+        raises, every grad is left exactly as before the call and the error names the node.
         """
-        order, leaves = start_backward(self)
+        seed = _seed(gradient)
+        order, saved = start_backward(self, seed)
+        leaves = 0.0        # the leaves' grads, summed: a nan or inf anywhere reaches a leaf
         try:
             for node in reversed(order):
                 a, b = node._a, node._b
+                upstream = node.grad               # d root / d node, complete by now
                 if a is None:                      # a leaf: nothing to pass back
+                    leaves += upstream
                     continue
-                upstream = node.grad               # d root / d node
                 if b is None:
-                    local_a, = node.local(a.data, node.data)
+                    local_a, = node.local(a._data, node._data)
                     a.grad += local_a * upstream   # the chain rule, once per edge
                 else:
-                    local_a, local_b = node.local(a.data, b.data, node.data)
+                    local_a, local_b = node.local(a._data, b._data, node._data)
                     a.grad += local_a * upstream
                     b.grad += local_b * upstream
-        except ArithmeticError as error:           # only a local derivative can raise here
-            raise undo_backward(order, leaves, node) from error
+        except Exception:                          # only a local derivative can raise here
+            leaves = math.nan
+        except BaseException:                      # KeyboardInterrupt: undo, and stop
+            undo_backward(order, saved)
+            raise
+        if leaves - leaves != 0.0:                 # a nan or inf (or a sum that overflowed):
+            _checked_backward(order, saved, seed)  # again, edge by edge, raising at the first
+
+    def _backward(self) -> None:
+        """This node's step of the chain rule alone: parent.grad += local * self.grad for each
+        parent (a leaf does nothing). As micrograd's `_backward`, for stepping by hand."""
+        _check_unchanged(self)
+        chain_rule_step(self)
 
     def backward_steps(self):
         """backward(), one node per next(): a generator of Steps (see autograd.steps)."""
@@ -349,6 +404,86 @@ class Value:
         for node in topological_order(self):
             node.grad = 0.0
 
+    # -- as a number, and as micrograd spells things ------------------------------------------
+    # Comparisons, float(), int(), round() and bool() use `data`, as for a PyTorch 0-d tensor.
+    # `==` and hash stay by identity: nodes live in sets and dicts (the topological sort's
+    # `seen`, micrograd's `_prev`), where two nodes that hold the same number are still two.
+
+    def __lt__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data < other
+
+    def __le__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data <= other
+
+    def __gt__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data > other
+
+    def __ge__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data >= other
+
+    def __float__(self) -> float:
+        return self._data
+
+    def __int__(self) -> int:
+        return int(self._data)
+
+    def __round__(self, ndigits: int | None = None):
+        return round(self._data, ndigits)
+
+    def __bool__(self) -> bool:
+        return self._data != 0.0
+
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's name: the set of parents."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for `op`."""
+        return self.op
+
+    # -- pickle and copy: parents first, one node at a time (no recursion, any depth) ---------
+
+    def __reduce_ex__(self, protocol):
+        return _reduce(self)
+
+    def __setstate__(self, state) -> None:
+        _earlier, data, grad, label, op, local, a, b, attributes = state
+        self._data, self.grad, self.label, self.op = data, grad, label, op
+        self.local = Value._pow_local(local[1]) if type(local) is tuple else local
+        self._a, self._b = a, b
+        self._stamp = _writes
+        if attributes:
+            self.__dict__.update(attributes)
+
+    def __copy__(self) -> Value:
+        """A new node like this one: same data, grad, label, op and parents."""
+        twin = _twin(self)
+        twin._a, twin._b = self._a, self._b
+        attributes = _attributes(self)
+        if attributes:
+            twin.__dict__.update(attributes)
+        return twin
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        """A copy of the whole graph behind this node (shared nodes stay shared)."""
+        keep = memo.setdefault(id(memo), [])
+        for node in _order(self, lambda node: id(node) in memo):
+            twin = _twin(node)
+            memo[id(node)] = twin
+            keep.append(node)                  # as copy.deepcopy does: ids stay unique
+            twin._a = None if node._a is None else memo[id(node._a)]
+            twin._b = None if node._b is None else memo[id(node._b)]
+            attributes = _attributes(node)
+            if attributes:
+                twin.__dict__.update(copy.deepcopy(attributes, memo))
+        return memo[id(self)]
+
 
 # ---------------------------------------------------------------------------------------------
 # Helpers for the ops
@@ -357,11 +492,14 @@ class Value:
 def _result(data: float, op: str, local: Local, a: Value, b: Value | None = None) -> Value:
     """A new node holding `data`, made by `op` from operands a (and b), whose local
     derivative is `local`. Under no_grad it records nothing: a leaf."""
+    if data - data != 0.0:                 # inf or nan: the only floats for which x - x != 0
+        raise _not_finite(data, op, a, b)
     out = _new_value(Value)
-    out.data = data
+    out._data = data
     out.grad = 0.0
     out.label = ""
-    if _grad_enabled:
+    out._stamp = _writes
+    if not _no_grad_anywhere or _no_grad_depth.get() <= 0:
         out.op = op
         out._a = a
         out._b = b
@@ -376,39 +514,83 @@ def _result(data: float, op: str, local: Local, a: Value, b: Value | None = None
 _new_value = object.__new__
 
 
-def _as_value(x):
+def _as_value(x, op: str):
     """x itself if it is a Value; a new leaf for a number; NotImplemented for anything else."""
     if isinstance(x, Value):
         return x
-    number = _as_number(x)
-    return NotImplemented if number is None else _constant(number)
+    number = _real(x, op)
+    return NotImplemented if number is None else _leaf(number)
 
 
-def _constant(data: float) -> Value:
-    if data != data:
-        raise UndefinedMathError("an operand is NaN; give the op a number")
+def _leaf(data: float) -> Value:
+    """A leaf for a number already checked by _real()."""
     out = _new_value(Value)
-    out.data = data
+    out._data = data
     out.grad = 0.0
     out.label = ""
     out.op = ""
     out._a = out._b = None
     out.local = None
+    out._stamp = _writes
     return out
 
 
-def _as_number(x) -> float | None:
-    """x as a float if it is a real number (not a bool), else None."""
-    if type(x) is float or type(x) is int:
-        return float(x)
-    if isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_":
-        return float(x)          # NumPy scalars, fractions
-    return None
+def _real(x, who: str) -> float | None:
+    """x as a finite float if it is a real number (not a bool); None if it is not a number.
+    A real number that is not finite (nan, inf, an int beyond the float range) is an
+    UndefinedMathError naming `who`."""
+    if type(x) is float:
+        number = x
+    elif isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_":
+        try:
+            number = float(x)          # ints, NumPy scalars, fractions
+        except OverflowError:
+            raise UndefinedMathError(
+                f"{who}: got a number of about {_magnitude(x)}, beyond the largest float "
+                "(about 1.8e308); scale it down") from None
+    else:
+        return None
+    if number - number != 0.0:
+        raise UndefinedMathError(f"{who}: got {number!r}; a Value holds a finite real number: "
+                                 "give it one (an inf or nan comes from an overflow or a "
+                                 "division by zero earlier on)")
+    return number
+
+
+def _magnitude(x) -> str:
+    """A short text for a huge int: 1e400 (its repr would have 401 digits)."""
+    try:
+        digits = int(abs(x)).bit_length() * math.log10(2)
+        return f"{'-' if x < 0 else ''}1e{int(digits)}"
+    except (TypeError, ValueError, OverflowError):
+        return "that size"
+
+
+def _compared(other):
+    """What a Value is compared with: another Value's data, a real number, or NotImplemented."""
+    if isinstance(other, Value):
+        return other._data
+    if isinstance(other, numbers.Real) and not isinstance(other, bool):
+        return other
+    return NotImplemented
 
 
 def _at(node: Value) -> str:
     """' (node 'x')' for a labelled node, for error messages."""
     return f" (node {node.label!r})" if node.label else ""
+
+
+def _operands(a: Value, b: Value | None) -> str:
+    """'x = 2.0 (node 'x')' or 'a = 1e+308, b = 10.0', for error messages."""
+    if b is None:
+        return f"x = {a._data!r}{_at(a)}"
+    return f"a = {a._data!r}{_at(a)}, b = {b._data!r}{_at(b)}"
+
+
+def _not_finite(data: float, op: str, a: Value, b: Value | None) -> UndefinedMathError:
+    what = "beyond the largest float (about 1.8e308)" if data == data else "not a number (nan)"
+    return UndefinedMathError(f"{op}: the result is {what}, got {_operands(a, b)}; "
+                              "scale the numbers down (or use a stable formula)")
 
 
 def _power(x: float, n: float, base: Value) -> float:
@@ -430,13 +612,11 @@ def _power(x: float, n: float, base: Value) -> float:
             "the largest float, about 1.8e308); scale the numbers down") from None
 
 
-def undefined_derivative(node: Value) -> UndefinedMathError:
-    at = "".join(_at(parent) for parent in node.parents[:1]) or _at(node)
-    values = ", ".join(repr(parent.data) for parent in node.parents)
-    return UndefinedMathError(
-        f"backward through {node.op}: its local derivative is infinite (or beyond the largest "
-        f"float) at x = {values}{at}; move the input away from that point "
-        "(e.g. sqrt(x + 1e-12) instead of sqrt(x))")
+def _sigmoid(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)                # the same number, without exp(-x) overflowing for x << 0
+    return e / (1.0 + e)
 
 
 def define_op(name: str, local: Local) -> Callable:
@@ -446,30 +626,35 @@ def define_op(name: str, local: Local) -> Callable:
         def softplus(x):
             return math.log1p(math.exp(x))
 
-    `softplus(v)` on Values builds a node (numbers are lifted to leaves); on floats, a float.
+    `softplus(v)` on Values builds a node (numbers are lifted to leaves); on numbers, a float.
+    Either way the result is a finite number or an UndefinedMathError.
     """
     def decorate(forward: Callable[..., float]) -> Callable:
         @functools.wraps(forward)
         def apply(*operands):
-            if not any(isinstance(x, Value) for x in operands):
-                return forward(*operands)
             if len(operands) not in (1, 2):
                 raise TypeError(f"{name}: an op takes one or two operands, got {len(operands)}")
-            parents = tuple(_as_value(x) for x in operands)
+            parents = tuple(_as_value(x, name) for x in operands)
             for x, parent in zip(operands, parents):
                 if parent is NotImplemented:
-                    raise TypeError(f"{name}: operands must be Values or numbers, "
+                    raise TypeError(f"{name}: operands must be Values or real numbers, "
                                     f"got {type(x).__name__}: {x!r}")
-            values = ", ".join(f"{p.data!r}{_at(p)}" for p in parents)
+            values = ", ".join(f"{p._data!r}{_at(p)}" for p in parents)
             try:
-                out = forward(*(p.data for p in parents))
+                out = forward(*(p._data for p in parents))
             except (ArithmeticError, ValueError) as error:
                 raise UndefinedMathError(f"{name}: undefined at x = {values} ({error})") from error
-            number = _as_number(out)
-            if number is None or number != number:
+            try:
+                number = _real(out, name)
+            except UndefinedMathError:
+                number = None
+            if number is None:
                 raise UndefinedMathError(f"{name}: forward gave {out!r} at x = {values}, "
-                                         "not a real number")
-            return _result(number, name, local, *parents)
+                                         "not a finite real number")
+            node = _result(number, name, local, *parents)
+            if any(isinstance(x, Value) for x in operands):
+                return node
+            return node._data                  # on numbers, a number
         apply.local = local
         return apply
     return decorate
@@ -500,70 +685,315 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def start_backward(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
-    """Ready a backward pass: the order, interior grads set to 0.0 (they are recomputed),
-    the root seeded (d root/d root = 1, added: a leaf root accumulates too), and each leaf's
-    grad before the pass, so that a failed pass can be undone."""
+Saved = list[tuple[Value, float]]
+
+
+def start_backward(root: Value, seed: float = 1.0) -> tuple[list[Value], Saved]:
+    """Ready a backward pass: the order, the grads as they were (each leaf's, and each
+    interior grad that is not 0.0, so that a failed pass can be undone), interior grads set
+    to 0.0 (they are recomputed), and the root seeded (d root/d root = 1, added: a leaf root
+    accumulates too). Refuses a graph whose data changed since it was built."""
     order = topological_order(root)
-    leaves = []
+    saved = []
+    clock = _writes
+    changed = False
     for node in order:
-        if node._a is not None:
-            node.grad = 0.0
+        if node._a is None:
+            saved.append((node, node.grad))
         else:
-            leaves.append((node, node.grad))
-    root.grad += 1.0
-    return order, leaves
+            if node.grad:
+                saved.append((node, node.grad))
+                node.grad = 0.0
+            if node._stamp != clock:               # data was written since this node was made
+                changed = True
+    if changed:
+        for node in order:
+            _check_unchanged(node, order, saved)
+    root.grad += seed
+    return order, saved
 
 
-def undo_backward(order: list[Value], leaves: list[tuple[Value, float]],
-                  failed: Value) -> UndefinedMathError:
+def undo_backward(order: list[Value], saved: Saved, failed: Value | None = None,
+                  error: BaseException | None = None) -> UndefinedMathError | None:
     """Put every grad back as before the pass; the error to raise for the failed node."""
-    for leaf, grad in leaves:
-        leaf.grad = grad
     for node in order:
         if node._a is not None:
             node.grad = 0.0
-    return undefined_derivative(failed)
+    for node, grad in saved:
+        node.grad = grad
+    return None if failed is None else _local_failed(failed, error)
+
+
+def _check_unchanged(node: Value, order=None, saved=None) -> None:
+    """GraphChangedError if node's data, or a parent's, was changed after node was made."""
+    stamp = node._stamp
+    for parent in node.parents:
+        if abs(parent._stamp) > stamp or stamp < 0:
+            if order is not None:
+                undo_backward(order, saved)
+            who = node if stamp < 0 else parent
+            raise GraphChangedError(
+                f"backward: the data of {_name(who)} was changed after the graph was built "
+                f"from it (it is {who._data!r} now, and {_name(node)} was computed with its "
+                "old value); the graph records values when it is built: build it again from "
+                "the leaves (run the forward pass again), then call backward()")
+
+
+def _name(node: Value) -> str:
+    return f"node {node.label!r}" if node.label else f"a {node.op or 'leaf'} node" if node.op \
+        else "a leaf"
+
+
+def _seed(gradient) -> float:
+    number = _real(gradient, "backward(gradient=)")
+    if number is None:
+        raise TypeError(f"backward(gradient=) takes a real number, "
+                        f"got {type(gradient).__name__}: {gradient!r}")
+    return number
+
+
+def _checked_backward(order: list[Value], saved: Saved, seed: float) -> None:
+    """backward() again from the saved grads, one edge at a time, each number checked: raise
+    at the first that is not finite (with every grad put back), or finish if none is (the
+    quick pass's sum of grads only overflowed)."""
+    undo_backward(order, saved)
+    root = order[-1]
+    try:
+        for node in order:
+            if node._a is not None:
+                node.grad = 0.0
+        before = root.grad
+        root.grad = before + seed
+        if root.grad - root.grad != 0.0:
+            raise UndefinedMathError(
+                f"backward: the root's grad {before!r} + the seed {seed!r} is not a finite "
+                "number; reset it (zero_grad()) or seed with a smaller gradient=")
+        for node in reversed(order):
+            if node._a is not None:
+                chain_rule_step(node)
+    except BaseException:
+        undo_backward(order, saved)
+        raise
+
+
+def chain_rule_step(node: Value) -> list[tuple[Value, float, float, float, float]]:
+    """One node's step of the chain rule, each number checked: for each parent,
+    parent.grad += local * node.grad. Returns (parent, local, contribution, grad before,
+    grad after) per edge. On any error it changes nothing and names the node and edge."""
+    parents = node.parents
+    if not parents:
+        return []
+    upstream = node.grad
+    if upstream - upstream != 0.0:
+        raise UndefinedMathError(f"backward through {node.op}{_at(node)}: its grad is "
+                                 f"{upstream!r}, not a finite number; reset it (zero_grad())")
+    try:
+        locals_ = node.local(*[parent._data for parent in parents], node._data)
+    except (ArithmeticError, ValueError) as error:
+        raise _local_failed(node, error) from error
+    if len(locals_) != len(parents):
+        raise TypeError(f"backward through {node.op}: its local derivative gave "
+                        f"{len(locals_)} numbers for {len(parents)} operands")
+    edges = []
+    grads = {}                                     # a + a: the second edge adds to the first
+    for position, (parent, local) in enumerate(zip(parents, locals_)):
+        if local - local != 0.0:
+            raise _local_failed(node, None, position, local)
+        contribution = local * upstream
+        before = grads.get(id(parent), parent.grad)
+        after = before + contribution
+        if after - after != 0.0:
+            raise _overflow(node, position, local, upstream, before)
+        grads[id(parent)] = after
+        edges.append((parent, local, contribution, before, after))
+    for parent, _, _, _, after in edges:
+        parent.grad = after
+    return edges
+
+
+def _local_failed(node: Value, error: BaseException | None, position: int | None = None,
+                  local: float | None = None) -> UndefinedMathError:
+    """The error for a local derivative that raised, or gave a number that is not finite."""
+    where = "" if position is None or node._b is None else \
+        f" (for its {('first', 'second')[position]} operand)"
+    what = f"is {local!r}{where}" if local is not None else \
+        "is infinite (or beyond the largest float)" if isinstance(error, ArithmeticError) else \
+        f"is undefined ({error})"
+    return UndefinedMathError(
+        f"backward through {node.op}{_at(node)}: its local derivative {what} at "
+        f"{_operands(node._a, node._b)}; "
+        "move the input away from that point (e.g. sqrt(x + 1e-12) instead of sqrt(x))")
+
+
+def _overflow(node: Value, position: int, local: float, upstream: float,
+              before: float) -> UndefinedMathError:
+    parent = node.parents[position]
+    edge = f"backward through {node.op}{_at(node)} to its " \
+        f"{('first', 'second')[position] + ' ' if len(node.parents) == 2 else ''}operand" \
+        f"{_at(parent)}"
+    if before - before != 0.0:
+        return UndefinedMathError(f"{edge}: that operand's grad was already {before!r}; "
+                                  "reset it (zero_grad()) before backward()")
+    return UndefinedMathError(
+        f"{edge}: the grad {before!r} + local {local!r} * upstream {upstream!r} is beyond the "
+        "largest float; scale the loss or the inputs down")
 
 
 def local_derivatives(node: Value) -> tuple[float, ...]:
     """d node / d parent for each parent (in operand order), evaluated at the current values."""
     if not node.parents:
         return ()
-    return node.local(*[parent.data for parent in node.parents], node.data)
+    return node.local(*[parent._data for parent in node.parents], node._data)
 
 
 # ---------------------------------------------------------------------------------------------
-# The functions, for Values and plain numbers alike: tanh(v) is v.tanh(), tanh(0.5) a float.
-# Anything else (a symbol, say) is asked for its own method of the same name.
+# Pickle and copy. pickle asks each object to reduce itself and recurses into what it returns;
+# a node that returned its parents would recurse as deep as the graph. So the first node of a
+# graph that pickle meets returns, before its own fields, the list of its graph's nodes not yet
+# pickled, parents first: pickle then meets each of them after its parents and it returns only
+# its own fields. Marks (per thread) remember which nodes are listed (PENDING) or pickled
+# (DONE); pickle reduces a node once per pickle, so a DONE node reduced again means a new one.
+
+_PENDING, _DONE = 1, 2
+_pickling = threading.local()
+
+
+def _reduce(node: Value):
+    marks = getattr(_pickling, "marks", None)
+    if marks is None:
+        marks = _pickling.marks = weakref.WeakKeyDictionary()
+    mark = marks.get(node)
+    if mark == _DONE:                  # pickled before: this is another pickle
+        marks.clear()
+        mark = None
+    parents = node.parents
+    if mark == _PENDING and all(marks.get(parent) == _DONE for parent in parents):
+        earlier = []                   # listed by an earlier node: its parents are in already
+    else:
+        earlier = _order(node, lambda seen: marks.get(seen) == _DONE)[:-1]
+        for other in earlier:
+            marks[other] = _PENDING
+    marks[node] = _DONE
+    try:
+        local = _portable_local(node)
+    except pickle.PicklingError:
+        marks.clear()
+        raise
+    return _shell, (type(node),), (earlier, node._data, node.grad, node.label, node.op, local,
+                                   node._a, node._b, _attributes(node))
+
+
+def _shell(cls: type) -> Value:
+    return _new_value(cls)
+
+
+_picklable: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _portable_local(node: Value):
+    """The node's local derivative as pickle can save it: ('**', n) for x ** n."""
+    local = node.local
+    exponent = getattr(local, "exponent", None)
+    if exponent is not None and local is Value._pow_local(exponent):
+        return ("**", exponent)
+    if local is None or getattr(Value, getattr(local, "__name__", ""), None) is local:
+        return local                                  # one of ours: saved by its name
+    try:
+        known = local in _picklable
+    except TypeError:                                 # not weakly referable: check each time
+        known = False
+    if not known:
+        try:
+            pickle.dumps(local)
+        except Exception as error:
+            raise pickle.PicklingError(
+                f"cannot pickle the node made by {node.op!r}{_at(node)}: its local derivative "
+                f"{local!r} cannot be pickled ({error}); pickle saves a function by its name, "
+                "so define the local derivative with def at the top level of a module "
+                "(not a lambda or a function inside another)") from None
+        try:
+            _picklable[local] = True
+        except TypeError:
+            pass
+    return local
+
+
+def _attributes(node: Value) -> dict | None:
+    """What user code set on the node (p.m = 0.0), or None; leaves no empty dict behind."""
+    attributes = node.__dict__
+    if not attributes:
+        del node.__dict__
+        return None
+    return attributes
+
+
+def _twin(node: Value) -> Value:
+    twin = _new_value(type(node))
+    twin._data, twin.grad, twin.label, twin.op = node._data, node.grad, node.label, node.op
+    twin.local, twin._stamp = node.local, node._stamp
+    twin._a = twin._b = None
+    return twin
+
+
+def _order(root: Value, stop: Callable[[Value], bool]) -> list[Value]:
+    """topological_order(root), without the nodes for which stop(node) is true (nor what is
+    only behind them)."""
+    order: list[Value] = []
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        for parent in node.parents:
+            if parent not in seen:
+                seen.add(parent)
+                if not stop(parent):
+                    stack.append(parent)
+                    break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# The functions, for Values and plain numbers alike: tanh(v) is v.tanh(), tanh(0.5) a float, and
+# a number gives exactly what the method gives for a Value of it (the same float, or the same
+# error). Anything else that is not a number (a symbol, say) is asked for its own method.
 
 
 def _generic(name: str, on_float: Callable[[float], float]):
     method = getattr(Value, name)
 
     def function(x):
-        if type(x) is float or isinstance(x, numbers.Real):
-            return on_float(x)
+        if type(x) is float and x - x == 0.0:      # a finite float (local derivatives, mostly)
+            try:
+                return on_float(x)
+            except (ValueError, OverflowError):
+                pass                               # the method says why, in its words
         if isinstance(x, Value):
             return method(x)
-        return getattr(x, name)()
+        number = _real(x, name)
+        if number is not None:
+            return method(_leaf(number))._data
+        return _delegate(x, name)
     function.__name__ = name
     function.__qualname__ = name
     function.__doc__ = f"{name}(x): for a Value, the node x.{name}(); for a number, the number."
     return function
 
 
-def _float_sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+def _delegate(x, name: str):
+    """x.name() for a non-number that has it (a Symbol); else a TypeError."""
+    if isinstance(x, numbers.Number) or not callable(getattr(type(x), name, None)):
+        raise TypeError(f"{name}() takes a Value or a real number (int or float), "
+                        f"got {type(x).__name__}: {x!r}")
+    return getattr(x, name)()
 
 
 exp = _generic("exp", math.exp)
 log = _generic("log", math.log)
 tanh = _generic("tanh", math.tanh)
-sigmoid = _generic("sigmoid", _float_sigmoid)
+sigmoid = _generic("sigmoid", _sigmoid)
 relu = _generic("relu", lambda x: x if x > 0.0 else 0.0)
 sin = _generic("sin", math.sin)
 cos = _generic("cos", math.cos)
@@ -572,17 +1002,19 @@ sqrt = _generic("sqrt", math.sqrt)
 
 def step(x):
     """The slope of relu: 1.0 where x > 0, else 0.0 (a constant: its own slope is 0)."""
-    if type(x) is float or isinstance(x, numbers.Real):
+    if type(x) is float and x - x == 0.0:
         return 1.0 if x > 0.0 else 0.0
     if isinstance(x, Value):
-        return _constant(1.0 if x.data > 0.0 else 0.0)
-    return x.step()
+        return _leaf(step(x._data))
+    number = _real(x, "step")
+    return _delegate(x, "step") if number is None else step(number)
 
 
 def sign(x):
     """The slope of abs: -1.0, 0.0 or 1.0 (0.0 at 0, as PyTorch)."""
-    if type(x) is float or isinstance(x, numbers.Real):
+    if type(x) is float and x - x == 0.0:
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
     if isinstance(x, Value):
-        return _constant(sign(x.data))
-    return x.sign()
+        return _leaf(sign(x._data))
+    number = _real(x, "sign")
+    return _delegate(x, "sign") if number is None else sign(number)

@@ -6,7 +6,7 @@ import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .engine import Value, local_derivatives, start_backward, topological_order, undo_backward
+from .engine import Value, chain_rule_step, start_backward, topological_order, undo_backward
 from .formula import Symbol, latex_name, local_formulas
 
 __all__ = ["Edge", "Step", "backward_steps", "Ledger", "ledger", "node_names", "value_text"]
@@ -179,7 +179,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
     """backward(), one node per next(): each step applies the chain rule at one node with
     parents (the first seeds the root with 1.0) and yields a Step. Consumed fully, it leaves
     every grad exactly as backward() does (interior grads from zero, leaves accumulate)."""
-    order, leaves = start_backward(root)
+    order, saved = start_backward(root)
     run = _Run(root, order)
     if not root.parents:                        # a lone leaf: one step, nothing to pass back
         run.changed.append([(id(root), root.grad)])
@@ -190,21 +190,19 @@ def backward_steps(root: Value) -> Iterator[Step]:
         if not node.parents:
             continue
         upstream = node.grad
-        try:
-            locals_ = local_derivatives(node)
-        except ArithmeticError as error:
-            raise undo_backward(order, leaves, node) from error
         names = [run.names.get(id(p), "?") for p in node.parents]
         formulas = local_formulas(node.local, names, run.names.get(id(node), "?"))
+        try:
+            applied = chain_rule_step(node)        # each number checked; on error, no change
+        except BaseException:
+            undo_backward(order, saved)            # every grad as before the run
+            raise
         edges = []
         changes = [(id(root), root.grad)] if index == 0 else []    # the seed, on step one
-        for position, (parent, local) in enumerate(zip(node.parents, locals_)):
-            before = parent.grad
-            contribution = local * upstream
-            parent.grad += contribution
-            edges.append(Edge(parent, local, contribution, before, parent.grad,
+        for position, (parent, local, contribution, before, after) in enumerate(applied):
+            edges.append(Edge(parent, local, contribution, before, after,
                               None if formulas is None else formulas[position]))
-            changes.append((id(parent), parent.grad))
+            changes.append((id(parent), after))
         run.changed.append(changes)
         yield Step(run, index, node, upstream, tuple(edges))
         index += 1
