@@ -1,6 +1,8 @@
 """chainrule's engine: scalar reverse-mode autodiff for learning backprop one number at a time."""
 
 from .check import BUILTIN_OPS, GradcheckError, OpCheckError, check_op, check_ops, gradcheck
+from .codegen import Compiled, CompileError, GraphChangedError
+from .codegen import compile as compile  # public, but not in __all__ (see below)
 from .draw import DEFAULT_MAX_NODES, Graph, GraphTooLargeError, draw
 from .engine import (
     UndefinedMathError,
@@ -33,7 +35,9 @@ __all__ = [
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",
     "backward_steps", "Step", "Edge", "ledger", "Ledger", "Symbol", "slides",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
-    "available_backends",
+    "available_backends", "Compiled", "CompileError", "GraphChangedError",
 ]
+# autograd.compile is public but not in __all__: `from autograd import *` must not shadow
+# Python's built-in compile().
 
 __version__ = "0.1.0"
