@@ -74,7 +74,7 @@ _FUNCTIONS = {
     "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tanh": math.tanh,
     "sqrt": math.sqrt, "sigmoid": engine._float_sigmoid,       # the engine's own float sigmoid
 }
-_BUILTINS = {"abs": abs, "type": type, "float": float}
+_BUILTINS = {"abs": abs, "type": type, "float": float, "sum": sum}
 _RESERVED = set(_FUNCTIONS) | set(_BUILTINS) | {"relu", "step", "sign", "math"}
 
 
@@ -494,9 +494,6 @@ def _contribution_templates(local, shape: tuple) -> tuple | None:
 # ---------------------------------------------------------------------------------------------
 # Writing the program out: one function, or parts of at most CHUNK_LINES statements
 
-_CHECK_TERMS = 32       # names per line of the non-finite check
-
-
 def _wrapped(items: Sequence[str], first: str, last: str, indent: str) -> list[str]:
     """first + items joined by ', ' + last, broken over lines of about 96 characters."""
     text = first + ", ".join(items) + last
@@ -509,33 +506,33 @@ def _wrapped(items: Sequence[str], first: str, last: str, indent: str) -> list[s
             current = indent + "    "
         current += item + ", "
     lines.append(current.rstrip())
-    lines.append(indent + last.lstrip())
+    lines.append(indent + last.lstrip(","))
     return lines
 
 
-def _sum_lines(target: str, names: list[str], indent: str, first: bool = True) -> list[str]:
-    """target = a + b + ... in lines of at most _CHECK_TERMS names (no deep expressions)."""
-    lines = []
-    for start in range(0, len(names), _CHECK_TERMS):
-        terms = " + ".join(names[start:start + _CHECK_TERMS])
-        lines.append(f"{indent}{target} {'=' if first and start == 0 else '+='} {terms}")
-    return lines
+def _sum_line(target: str, names: list[str], indent: str, operator: str = "=") -> list[str]:
+    """target = sum((a, b, ...)): Python's C-level sum, any number of names, nothing nested."""
+    return _wrapped(names, f"{indent}{target} {operator} sum((", "," * (len(names) == 1) + "))",
+                    indent)
 
 
 def _tail(program: _Program, checked: list[str], indent: str, start: str | None) -> list[str]:
     """The end of the function: the cheap non-finite check, then the result."""
     lines = []
-    terms = ([start] if start else []) + checked
-    if terms:
-        lines += _sum_lines("_check", terms, indent)
-        lines.append(f"{indent}if _check - _check != 0.0 or type(_check) is not float:")
-        lines.append(f"{indent}    return None      # inf, nan or complex: the engine says where")
     grads = program.grads
-    shown = "(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
-    if len(shown) + len(program.result) < 80:
-        lines.append(f"{indent}return {program.result}, {shown}")
-    else:
-        lines += _wrapped(grads, f"{indent}return {program.result}, (", ")", indent)
+    lines += _wrapped(grads, f"{indent}_grads = (", "," * (len(grads) == 1) + ")", indent)
+    returned = [g for g in dict.fromkeys(grads) if not _is_literal(g) and g != "0.0"]
+    terms = ([start] if start else []) + [c for c in checked if c not in returned]
+    if terms or returned:
+        lines.append(f"{indent}# an inf or nan above makes this sum one: then the engine "
+                     "re-runs and says where")
+        if terms:
+            lines += _sum_line("_check", terms, indent)
+        if returned:
+            lines.append(f"{indent}_check {'+=' if terms else '='} sum(_grads)")
+        lines.append(f"{indent}if _check - _check != 0.0 or type(_check) is not float:")
+        lines.append(f"{indent}    return None")
+    lines.append(f"{indent}return {program.result}, _grads")
     return lines
 
 
@@ -599,7 +596,8 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
         else:
             for var in sorted(writes[index] & needed_later[index]):
                 lines.append(f"    _m[{slots.setdefault(var, len(slots))}] = {var}")
-            lines += _sum_lines("_m[0]", mine, "    ", first=False)
+            if mine:
+                lines += _sum_line("_m[0]", mine, "    ", "+=")
         functions.append((name, lines))
     driver = header + arguments
     driver += _wrapped(program.arguments, "    _m = [0.0, ", "]", "    ")

@@ -72,7 +72,7 @@ def test_neuron_source_reads_one_line_per_node_and_per_contribution():
     assert positions == sorted(positions)                      # in backward order
     assert "# d tanh(x)/dx = (1 - out) * (1 + out)" in source  # the engine's own local
     assert "# d(a * b)/da = b" in source
-    assert code[-1] == "return L, (dx, dw, db)"
+    assert code[-1] == "return L, _grads" and "_grads = (dx, dw, db)" in code
     assert neuron.labels == ("x", "w", "b") and neuron.arguments == ("x", "w", "b")
     assert_same(neuron(2.0, -3.0, 6.88),
                 engine_result(lambda x, w, b: tanh(x * w + b), [2.0, -3.0, 6.88]))
@@ -412,3 +412,26 @@ def test_very_deep_chain_and_a_64_32_10_sample():
     point = [rng.uniform(-0.3, 0.3) for _ in range(count)] + [rng.random() for _ in range(64)]
     fn = compile_graph(loss, *point, 1.0, wrt=range(count))
     assert_same(fn(*point, -1.0), engine_result(loss, point + [-1.0], wrt=range(count)))
+
+
+# ---------------------------------------------------------------------------------------------
+# chainrule code
+
+
+def test_cli_code_prints_the_function_and_its_result(capsys):
+    from autograd.cli import main
+    assert main(["code", "tanh(x*w + b)", "x=2", "w=-3", "b=6.88"]) == 0
+    out = capsys.readouterr().out
+    namespace = {}
+    exec(compile(out, "<printed>", "exec"), dict(vars(math)), namespace)   # it is Python
+    assert "def fn(x, w, b):" in out and "tanh(x*w + b)" in out.splitlines()[0]
+    value, grads = engine_result(lambda x, w, b: tanh(x * w + b), [2.0, -3.0, 6.88])
+    assert f"#   d/dw: {grads[1]:.6g}" in out and f"#   value: {value:.6g}" in out
+
+
+def test_cli_code_refuses_undefined_math_without_a_traceback(capsys):
+    from autograd.cli import main
+    assert main(["code", "sqrt(x) + y", "x=0", "y=1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("chainrule: error: backward through sqrt")
