@@ -25,6 +25,7 @@ from .losses import (
 )
 from .module import MLP, Layer, Module, Neuron, load, save
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp, clip_grad_norm
+from .torch import from_torch, to_torch
 from .train import History, accuracy, fit
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "softmax", "log_softmax", "cross_entropy", "hinge_loss", "l2_penalty", "softplus",
     "Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm",
     "fit", "accuracy", "History",
+    "to_torch", "from_torch",
     "data", "plot",
 ]
