@@ -1,5 +1,15 @@
 """chainrule's neural-network layer, built only from autograd Values."""
 
+import autograd as _autograd
+
+if not hasattr(_autograd, "Value"):      # HIPS autograd (pip install autograd) has this name too
+    _where = getattr(_autograd, "__file__", None) or list(getattr(_autograd, "__path__", []))
+    raise ImportError(
+        f"nn: `import autograd` found {_where}, which is not chainrule's autograd: another "
+        "package (HIPS autograd, pip install autograd) installs the same import name. Fix: use "
+        "a separate virtual environment for each, and in chainrule's: "
+        "pip uninstall -y autograd chainrule && pip install chainrule")
+
 from . import data, plot
 from .losses import (
     binary_cross_entropy,
