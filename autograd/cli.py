@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from .draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw
-from .engine import UndefinedMathError, topological_order
+from .engine import UndefinedMathError
 from .expr import FUNCTIONS, ExpressionError, build, parse_assignments
 from .render import RenderError
-from .steps import backward_steps, ledger, node_names, value_text
+from .steps import backward_pass, ledger
+from .text import value_text
 
 __all__ = ["main"]
 
@@ -66,23 +67,22 @@ def run(arguments: argparse.Namespace) -> None:
         print(f"chainrule: note: {', '.join(unused)} not used in the expression",
               file=sys.stderr)
     if arguments.command == "steps":
-        names = node_names(root)
+        run = backward_pass(root)                # on the side: the graph's grads untouched
+        names = run.names
         print("forward:")
-        for node in topological_order(root):
+        for node in run.order:
             if node.parents:
                 print(f"  {names[id(node)]} = {_formula(node, names)} = {value_text(node.data)}")
         print("backward:")
-        for step in backward_steps(root):
-            print(f"step {step.index + 1}/{step.total}: at {names[id(step.node)]}"
-                  f" ({step.node.op or 'leaf'})")
-            print("  " + str(step).replace("\n", "\n  "))
-        print("grads: " + ", ".join(f"d{names[id(root)]}/d{name} = {value_text(leaf.grad)}"
+        for step in run.steps:
+            _print("  " + str(step).replace("\n", "\n  "))
+        print("grads: " + ", ".join(f"d{names[id(root)]}/d{name} = {value_text(run.grad(leaf))}"
                                     for name, leaf in leaves.items()))
     elif arguments.command == "ledger":
         table = ledger(root)
         text = {"text": str, "md": lambda t: t.to_markdown(), "latex": lambda t: t.to_latex(),
                 "html": lambda t: t.to_html()}[arguments.format](table)
-        print(text.rstrip("\n"))
+        _print(text.rstrip("\n"))
     elif arguments.command == "draw":
         suffix = Path(arguments.output).suffix.lower()
         if suffix not in (".svg", ".png", ".dot", ".gv"):
@@ -116,12 +116,22 @@ def _print_code(expression: str, leaves: dict) -> None:
     compiled = compile_graph(fn, *leaves.values())
     values = [leaf.data for leaf in leaves.values()]
     value, grads = compiled(*values)
-    print(compiled.source.rstrip("\n"))
+    _print(compiled.source.rstrip("\n"))
     given = ", ".join(f"{name}={value_text(x)}" for name, x in zip(compiled.arguments, values))
     print(f"\n# {compiled.name}({given}) returns")
     print(f"#   value: {value_text(value)}")
     for name, grad in zip(compiled.arguments, grads):
         print(f"#   d/d{name}: {value_text(grad)}")
+
+
+def _print(text: str) -> None:
+    """Print, writing characters the terminal's encoding lacks (∂ on a legacy Windows code
+    page) as escapes instead of failing."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "ascii"
+        print(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _formula(node, names: dict[int, str]) -> str:

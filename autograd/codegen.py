@@ -51,8 +51,8 @@ from itertools import count
 
 from . import engine
 from .engine import UndefinedMathError, Value, topological_order
-from .formula import Symbol, number_text
-from .steps import node_names
+from .formula import Symbol
+from .text import constant_text, node_names
 
 __all__ = ["compile", "Compiled", "CompileError", "GraphChangedError", "CHUNK_LINES"]
 
@@ -270,7 +270,7 @@ def _generic_comment(node: Value, position: int, op_name: str) -> str:
     """'d tanh(x)/dx = (1 - out) * (1 + out)': the op's local derivative in generic names."""
     exponent = getattr(node.local, "exponent", None)
     if node.op == "**" and node._b is None:
-        shown, names = f"(x ** {number_text(exponent)})", ["x"]
+        shown, names = f"(x ** {constant_text(exponent)})", ["x"]
     elif node._b is None:
         shown, names = ("(-x)" if node.op == "neg" else f" {op_name}(x)"), ["x"]
     elif node.op in _BINARY or node.op == "**":
@@ -282,15 +282,20 @@ def _generic_comment(node: Value, position: int, op_name: str) -> str:
         return _comment_text(f"d{shown}/d{names[position]}: {op_name}'s own local "
                              "derivative, called (it does not take symbols)")
     formula = formulas[position]
-    text = formula.text() if isinstance(formula, Symbol) else number_text(float(formula))
+    text = formula.text() if isinstance(formula, Symbol) else constant_text(float(formula))
     return _comment_text(f"d{shown}/d{names[position]} = {text}")
 
 
 class _Program:
     """The statements of one compiled function, built from a traced graph."""
 
-    def __init__(self, root: Value, inputs: list[Value], wrt: list[bool], function: str):
-        order = topological_order(root)
+    def __init__(self, roots: list[Value], inputs: list[Value], wrt: list[bool], function: str,
+                 seeded: bool = False):
+        # seeded: a generator for several outputs (nn's training step): it yields the outputs,
+        # is sent d loss/d output for each, and yields the grads (a vector-Jacobian product)
+        self.seeded = seeded
+        root = roots[0]
+        order = _order(roots)
         self.nodes = len(order)
         input_position = {id(leaf): i for i, leaf in enumerate(inputs)}
         live, needs_grad = set(), set()          # depends on an input; on a wrt input
@@ -327,10 +332,10 @@ class _Program:
         self.function = function
 
         # names: inputs (the arguments), then the nodes, then their grads
-        base = node_names(root, order)
+        base = node_names(None if seeded else root, order)
         self.arguments = [names.new(leaf.label or f"x{i + 1}") for i, leaf in enumerate(inputs)]
         name_of: dict[int, str] = {id(leaf): arg for leaf, arg in zip(inputs, self.arguments)}
-        used_by_live = {id(root)}
+        used_by_live = {id(r) for r in roots}
         for node in order:
             if id(node) in live:
                 used_by_live.update(id(p) for p in node.parents)
@@ -376,7 +381,20 @@ class _Program:
         # backward: reversed order, one line per contribution to a parent that needs a grad
         grad_of: dict[int, str] = {}
         self.backward_lines = 0
-        if id(root) in needs_grad:
+        self.split = len(lines)                     # where the backward pass begins
+        if seeded:
+            lines.append(_Line("", comment="backward, from d loss/d output for each output "
+                                           "(sent in): one line per contribution"))
+            for k, out in enumerate(roots):
+                if id(out) not in needs_grad:
+                    continue
+                target = grad_of.get(id(out))
+                if target is None:
+                    target = grad_of[id(out)] = names.new("d" + name_of[id(out)])
+                    lines.append(_Line(f"{target} = _up[{k}]", ("_up",), target))
+                else:
+                    lines.append(_Line(f"{target} += _up[{k}]", ("_up", target), target))
+        elif id(root) in needs_grad:
             seed = names.new("d" + name_of[id(root)])
             grad_of[id(root)] = seed
             lines.append(_Line("", comment="backward: the chain rule, one line per "
@@ -437,13 +455,30 @@ class _Program:
                 self.backward_lines += 1
 
         self.lines = lines
-        self.result = operand(root)
+        self.outputs = [operand(out) for out in roots]
+        self.result = self.outputs[0]
         self.grads = [grad_of.get(id(leaf), "0.0") for leaf, w in zip(inputs, wrt) if w]
-        checked = [self.result] + [g for g in self.grads if g != "0.0"] + checked
+        checked = self.outputs + [g for g in self.grads if g != "0.0"] + checked
         self.checked = [c for c in dict.fromkeys(checked) if not _is_literal(c)]
 
 
 _LITERALS = {"_inf": math.inf, "-_inf": -math.inf, "_nan": math.nan}
+
+
+def _order(roots: list[Value]) -> list[Value]:
+    """topological_order for several roots: every node once, after its parents."""
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    order: list[Value] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        for node in topological_order(root):   # a node seen before brings its parents along
+            if id(node) not in seen:
+                seen.add(id(node))
+                order.append(node)
+    return order
 
 
 def _is_literal(code: str) -> bool:
@@ -516,8 +551,11 @@ def _sum_line(target: str, names: list[str], indent: str, operator: str = "=") -
                     indent)
 
 
-def _tail(program: _Program, checked: list[str], indent: str, start: str | None) -> list[str]:
-    """The end of the function: the cheap non-finite check, then the result."""
+def _tail(program: _Program, checked: list[str], indent: str, start: str | None,
+          mode: str) -> list[str]:
+    """The end of the function: the cheap non-finite check, then the result.
+    mode: "return" (the function itself), "part" (the last part, to its driver) or "yield"
+    (a seeded generator)."""
     lines = []
     grads = program.grads
     lines += _wrapped(grads, f"{indent}_grads = (", "," * (len(grads) == 1) + ")", indent)
@@ -531,32 +569,62 @@ def _tail(program: _Program, checked: list[str], indent: str, start: str | None)
         if returned:
             lines.append(f"{indent}_check {'+=' if terms else '='} sum(_grads)")
         lines.append(f"{indent}if _check - _check != 0.0 or type(_check) is not float:")
-        lines.append(f"{indent}    return None")
-    lines.append(f"{indent}return {program.result}, _grads")
+        lines.append(f"{indent}    {'_grads = None' if mode == 'yield' else 'return None'}")
+    if mode == "yield":
+        lines.append(f"{indent}yield _grads")
+    elif program.seeded:
+        lines.append(f"{indent}return _grads")
+    else:
+        lines.append(f"{indent}return {program.result}, _grads")
     return lines
 
 
-def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
-    """The generated functions as (name, source lines), the public one last."""
-    statements = [line for line in program.lines if line.code]
-    arguments = _wrapped(program.arguments, f"def {program.function}(", "):", "")
-    if len(statements) <= CHUNK_LINES:
-        body = [line.text() for line in program.lines]
-        body += _tail(program, program.checked, "    ", None)
-        return [(program.function, header + arguments + body)]
+def _tuple(items: list[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
-    # parts: cut the statements into runs; a value read in a later part travels in _m
+
+def _chunks(lines: list[_Line]) -> list[list[_Line]]:
+    """Consecutive runs of at most CHUNK_LINES statements (comments ride along)."""
     parts: list[list[_Line]] = [[]]
     size = 0
-    for line in program.lines:
+    for line in lines:
         if line.code:
             if size == CHUNK_LINES:
                 parts.append([])
                 size = 0
             size += 1
         parts[-1].append(line)
-    returned = [name for name in dict.fromkeys([program.result] + program.grads)
-                if not _is_literal(name) and name != "0.0"]
+    return parts
+
+
+def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
+    """The generated functions as (name, source lines), the public one last."""
+    statements = sum(1 for line in program.lines if line.code)
+    arguments = _wrapped(program.arguments, f"def {program.function}(", "):", "")
+    forward, backward = program.lines[:program.split], program.lines[program.split:]
+    if statements <= CHUNK_LINES:
+        body = [line.text() for line in forward]
+        if program.seeded:
+            body.append(f"    _up = yield {_tuple(program.outputs)}"
+                        "      # the outputs out, d loss/d outputs in")
+        body += [line.text() for line in backward]
+        body += _tail(program, program.checked, "    ", None,
+                      "yield" if program.seeded else "return")
+        return [(program.function, header + arguments + body)]
+
+    # parts: cut the statements into runs; a value read in a later part travels in _m. A
+    # seeded generator yields between the forward parts and the backward parts.
+    if program.seeded:
+        parts = _chunks(forward)
+        boundary = len(parts)
+        parts += _chunks(backward)
+    else:
+        parts, boundary = _chunks(program.lines), len(program.lines)
+    literal = {name for name in program.outputs + program.grads
+               if _is_literal(name) or name == "0.0"}
+    returned = [name for name in dict.fromkeys(
+        ([] if program.seeded else [program.result]) + program.grads) if name not in literal]
+    yielded = [name for name in program.outputs if name not in literal] if program.seeded else []
     needs, writes = [], []
     for part in parts:
         need, written = [], set()
@@ -576,12 +644,14 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
             if name not in returned and name not in check_in and (
                     name in writes[index] or name in needs[index]):
                 check_in[name] = index
-    needed_later = [set() for _ in parts]
+    needed_later = [set(yielded) if index < boundary else set() for index in range(len(parts))]
     for index in range(len(parts) - 2, -1, -1):
-        needed_later[index] = needed_later[index + 1] | set(needs[index + 1])
+        needed_later[index] |= needed_later[index + 1] | set(needs[index + 1])
     slots: dict[str, int] = {"_check": 0}
     for name in program.arguments:
         slots[name] = len(slots)
+    if program.seeded:
+        slots["_up"] = len(slots)
     functions = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
@@ -592,7 +662,7 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
         lines += [line.text() for line in part]
         mine = [var for var in program.checked if check_in.get(var) == index]
         if last:
-            lines += _tail(program, mine + returned, "    ", "_m[0]")
+            lines += _tail(program, mine + returned, "    ", "_m[0]", "part")
         else:
             for var in sorted(writes[index] & needed_later[index]):
                 lines.append(f"    _m[{slots.setdefault(var, len(slots))}] = {var}")
@@ -602,8 +672,13 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
     driver = header + arguments
     driver += _wrapped(program.arguments, "    _m = [0.0, ", "]", "    ")
     driver.append("    _m.extend(_blank)")
-    driver += [f"    _part{k}(_m)" for k in range(1, len(parts))]
-    driver.append(f"    return _part{len(parts)}(_m)")
+    for k in range(1, len(parts)):
+        driver.append(f"    _part{k}(_m)")
+        if k == boundary:
+            shown = [name if name in literal else f"_m[{slots[name]}]"
+                     for name in program.outputs]
+            driver.append(f"    _m[{slots['_up']}] = yield {_tuple(shown)}")
+    driver.append(f"    {'yield' if program.seeded else 'return'} _part{len(parts)}(_m)")
     functions.append((program.function, driver))
     program.blank = (0.0,) * (len(slots) - 1 - len(program.arguments))
     return functions
@@ -691,7 +766,7 @@ def _wrt_mask(wrt, labels: list[str]) -> list[bool]:
 
 def _build(f, values, labels, wrt, function) -> tuple[_Program, list]:
     root, leaves = _trace(f, values, labels)
-    program = _Program(root, leaves, wrt, function)
+    program = _Program([root], leaves, wrt, function)
     header = [f"# compiled by chainrule from {_comment_text(_describe(f))}: "
               f"{program.nodes} nodes, {program.backward_lines} backward lines"]
     return program, _write(program, header), (root, leaves)

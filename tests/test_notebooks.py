@@ -31,8 +31,15 @@ def test_the_curriculum_is_there():
         assert name in index, f"{name} is missing from notebooks/README.md"
 
 
+def needs(path: Path) -> list[str]:
+    """What a notebook needs beyond the notebooks extra: its metadata's chainrule.requires."""
+    return nbformat.read(path, as_version=4).metadata.get("chainrule", {}).get("requires", [])
+
+
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_a_notebook_runs_top_to_bottom(path):
+def test_a_notebook_runs_top_to_bottom(path, request):
+    if "torch" in needs(path):
+        request.getfixturevalue("torch")      # skips with the reason where PyTorch is missing
     executed = runner.execute(path)           # raises at the first failing cell
     for cell in executed.cells:
         if cell.cell_type == "code":
