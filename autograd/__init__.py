@@ -1,5 +1,6 @@
 """chainrule's engine: scalar reverse-mode autodiff for learning backprop one number at a time."""
 
+from ._clash import warn_if_clashing
 from .check import BUILTIN_OPS, GradcheckError, OpCheckError, check_op, check_ops, gradcheck
 from .draw import DEFAULT_MAX_NODES, Graph, GraphTooLargeError, draw
 from .engine import (
@@ -37,3 +38,5 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+warn_if_clashing()          # HIPS autograd installs the same import name: say so, and the fix

@@ -33,6 +33,11 @@ def test_the_curriculum_is_there():
         assert name in index, f"{name} is missing from notebooks/README.md"
 
 
+def needs(path: Path) -> list[str]:
+    """What a notebook needs beyond the notebooks extra: its metadata's chainrule.requires."""
+    return nbformat.read(path, as_version=4).metadata.get("chainrule", {}).get("requires", [])
+
+
 def uses_quick(path: Path) -> bool:
     notebook = nbformat.read(path, as_version=4)
     return any("QUICK" in cell.source for cell in notebook.cells if cell.cell_type == "code")
@@ -44,8 +49,14 @@ def assert_ran_without_error(executed) -> None:
             assert not any(o.output_type == "error" for o in cell.outputs)
 
 
+def skip_unless_it_can_run(path: Path, request) -> None:
+    if "torch" in needs(path):
+        request.getfixturevalue("torch")      # skips with the reason where PyTorch is missing
+
+
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_a_notebook_runs_top_to_bottom(path):
+def test_a_notebook_runs_top_to_bottom(path, request):
+    skip_unless_it_can_run(path, request)
     assert_ran_without_error(runner.execute(path, quick=True))   # raises at a failing cell
 
 
@@ -54,7 +65,8 @@ FULL = [p for p in PATHS if uses_quick(p)]
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("path", FULL, ids=[p.stem for p in FULL])
-def test_a_notebook_with_a_quick_path_also_runs_in_full(path):
+def test_a_notebook_with_a_quick_path_also_runs_in_full(path, request):
+    skip_unless_it_can_run(path, request)
     assert_ran_without_error(runner.execute(path))
 
 
