@@ -25,14 +25,15 @@ from .engine import (
 from .formula import Symbol
 from .render import RenderError, available_backends
 from .slides import slides
-from .steps import Edge, Ledger, Step, backward_steps, ledger
+from .steps import Edge, Ledger, Pass, Step, backward_pass, backward_steps, ledger
 
 __all__ = [
     "Value", "UndefinedMathError", "no_grad", "is_grad_enabled", "define_op",
     "topological_order", "local_derivatives",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",
-    "backward_steps", "Step", "Edge", "ledger", "Ledger", "Symbol", "slides",
+    "backward_steps", "backward_pass", "Pass", "Step", "Edge", "ledger", "Ledger", "Symbol",
+    "slides",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
     "available_backends",
 ]

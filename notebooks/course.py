@@ -34,9 +34,8 @@ def check(answer, expected: float, *, tolerance: float = 1e-6, hint: str = "") -
 
 
 def show_step(step) -> None:
-    """A step as text, as a formula, and as the graph at that moment."""
+    """A step as text (its header first), as a formula, and as the graph at that moment."""
     from IPython.display import Math, display
-    print(f"step {step.index + 1} of {step.total}, at node {step.name(step.node)}:")
     print(step)
     display(Math(step.latex))
     display(step.draw())
