@@ -351,7 +351,7 @@ class _Program:
             return name if name is not None else _number_code(node.data)
 
         lines: list[_Line] = []
-        checked: list[str] = []                   # names the non-finite check adds up
+        checked: dict[str, None] = {}             # names the non-finite check adds up
         if constants:
             lines.append(_Line("", comment="constants: not inputs, frozen at their traced "
                                            "values"))
@@ -375,8 +375,8 @@ class _Program:
             lines.append(_Line(f"{target} = {rhs}", reads, target))
             for position in _checked_operands(node, user is not None):
                 parent = parents[position]
-                if id(parent) in live and name_of[id(parent)] not in checked:
-                    checked.append(name_of[id(parent)])
+                if id(parent) in live:
+                    checked[name_of[id(parent)]] = None
 
         # backward: reversed order, one line per contribution to a parent that needs a grad
         grad_of: dict[int, str] = {}
@@ -458,7 +458,7 @@ class _Program:
         self.outputs = [operand(out) for out in roots]
         self.result = self.outputs[0]
         self.grads = [grad_of.get(id(leaf), "0.0") for leaf, w in zip(inputs, wrt) if w]
-        checked = self.outputs + [g for g in self.grads if g != "0.0"] + checked
+        checked = self.outputs + [g for g in self.grads if g != "0.0"] + list(checked)
         self.checked = [c for c in dict.fromkeys(checked) if not _is_literal(c)]
 
 
@@ -560,7 +560,8 @@ def _tail(program: _Program, checked: list[str], indent: str, start: str | None,
     grads = program.grads
     lines += _wrapped(grads, f"{indent}_grads = (", "," * (len(grads) == 1) + ")", indent)
     returned = [g for g in dict.fromkeys(grads) if not _is_literal(g) and g != "0.0"]
-    terms = ([start] if start else []) + [c for c in checked if c not in returned]
+    skip = set(returned)
+    terms = ([start] if start else []) + [c for c in checked if c not in skip]
     if terms or returned:
         lines.append(f"{indent}# an inf or nan above makes this sum one: then the engine "
                      "re-runs and says where")
@@ -627,26 +628,31 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
     yielded = [name for name in program.outputs if name not in literal] if program.seeded else []
     needs, writes = [], []
     for part in parts:
-        need, written = [], set()
+        need: dict[str, None] = {}                # read before written here: loaded from _m
+        written: set[str] = set()
         for line in part:
             for name in line.reads:
-                if name not in written and name not in need:
-                    need.append(name)
+                if name not in written:
+                    need[name] = None
             if line.writes:
                 written.add(line.writes)
         needs.append(need)
         writes.append(written)
-    needs[-1] += [name for name in returned if name not in writes[-1] and name not in needs[-1]]
+    for name in returned:
+        if name not in writes[-1]:
+            needs[-1][name] = None
     # each checked value joins the sum in the part that makes it (an input: first reads it)
     check_in: dict[str, int] = {}
+    skip = set(returned)
     for index in range(len(parts)):
         for name in program.checked:
-            if name not in returned and name not in check_in and (
+            if name not in skip and name not in check_in and (
                     name in writes[index] or name in needs[index]):
                 check_in[name] = index
-    needed_later = [set(yielded) if index < boundary else set() for index in range(len(parts))]
-    for index in range(len(parts) - 2, -1, -1):
-        needed_later[index] |= needed_later[index + 1] | set(needs[index + 1])
+    last_need = dict.fromkeys(yielded, boundary)   # the last part that reads each value
+    for index, need in enumerate(needs):
+        for name in need:
+            last_need[name] = max(last_need.get(name, -1), index)
     slots: dict[str, int] = {"_check": 0}
     for name in program.arguments:
         slots[name] = len(slots)
@@ -664,7 +670,7 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
         if last:
             lines += _tail(program, mine + returned, "    ", "_m[0]", "part")
         else:
-            for var in sorted(writes[index] & needed_later[index]):
+            for var in sorted(var for var in writes[index] if last_need.get(var, -1) > index):
                 lines.append(f"    _m[{slots.setdefault(var, len(slots))}] = {var}")
             if mine:
                 lines += _sum_line("_m[0]", mine, "    ", "+=")
