@@ -54,8 +54,13 @@ $(VENV)/.installed-notebooks: pyproject.toml | $(PY)
 notebooks: $(VENV)/.installed-notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
+# Notebook 09 puts a network into PyTorch: exactly this version (its CPU build), never a range.
+$(VENV)/.installed-torch: | $(PY)
+	$(PIP) install torch==2.13.0
+	touch $@
+
 # Re-run every notebook top to bottom and store its outputs (after changing code or a notebook).
-notebooks-run: $(VENV)/.installed-notebooks
+notebooks-run: $(VENV)/.installed-notebooks $(VENV)/.installed-torch
 	$(PY) notebooks/run.py --write
 
 # nn targets: micrograd's moons demo (against micrograd), XOR, digits; MEETS/MISSES lines.

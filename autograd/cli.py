@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from .draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw
-from .engine import UndefinedMathError, topological_order
+from .engine import UndefinedMathError
 from .expr import FUNCTIONS, ExpressionError, build, parse_assignments
 from .render import RenderError
-from .steps import backward_steps, ledger, node_names, value_text
+from .steps import backward_pass, ledger
+from .text import value_text
 
 __all__ = ["main"]
 
@@ -65,23 +66,22 @@ def run(arguments: argparse.Namespace) -> None:
         print(f"chainrule: note: {', '.join(unused)} not used in the expression",
               file=sys.stderr)
     if arguments.command == "steps":
-        names = node_names(root)
+        run = backward_pass(root)                # on the side: the graph's grads untouched
+        names = run.names
         print("forward:")
-        for node in topological_order(root):
+        for node in run.order:
             if node.parents:
                 print(f"  {names[id(node)]} = {_formula(node, names)} = {value_text(node.data)}")
         print("backward:")
-        for step in backward_steps(root):
-            print(f"step {step.index + 1}/{step.total}: at {names[id(step.node)]}"
-                  f" ({step.node.op or 'leaf'})")
-            print("  " + str(step).replace("\n", "\n  "))
-        print("grads: " + ", ".join(f"d{names[id(root)]}/d{name} = {value_text(leaf.grad)}"
+        for step in run.steps:
+            _print("  " + str(step).replace("\n", "\n  "))
+        print("grads: " + ", ".join(f"d{names[id(root)]}/d{name} = {value_text(run.grad(leaf))}"
                                     for name, leaf in leaves.items()))
     elif arguments.command == "ledger":
         table = ledger(root)
         text = {"text": str, "md": lambda t: t.to_markdown(), "latex": lambda t: t.to_latex(),
                 "html": lambda t: t.to_html()}[arguments.format](table)
-        print(text.rstrip("\n"))
+        _print(text.rstrip("\n"))
     elif arguments.command == "draw":
         suffix = Path(arguments.output).suffix.lower()
         if suffix not in (".svg", ".png", ".dot", ".gv"):
@@ -98,6 +98,16 @@ def run(arguments: argparse.Namespace) -> None:
                       f"{arguments.expression}", backend=arguments.backend,
                       max_nodes=arguments.max_nodes)
         print(f"wrote {path}")
+
+
+def _print(text: str) -> None:
+    """Print, writing characters the terminal's encoding lacks (∂ on a legacy Windows code
+    page) as escapes instead of failing."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "ascii"
+        print(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _formula(node, names: dict[int, str]) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from pathlib import Path
 
 from ._files import write_atomically
 from .draw import DEFAULT_MAX_NODES
 from .engine import Value
-from .steps import backward_steps, value_text
+from .steps import backward_pass, inline_svg
+from .text import value_text
 
 __all__ = ["slides", "slides_html"]
 
@@ -62,22 +62,16 @@ _SCRIPT = """
 """
 
 
-def _inline_svg(svg: str) -> str:
-    """An SVG document as an element to put inside HTML (no XML prolog or doctype)."""
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
-    return re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
-
-
 def slides_html(root: Value, title: str | None = None, backend: str = "auto",
                 max_nodes: int = DEFAULT_MAX_NODES) -> str:
     """The slideshow as one HTML string (runs the backward pass from `root`)."""
-    steps = list(backward_steps(root))
+    run = backward_pass(root)               # on the side: the graph's grads stay as they are
+    steps = run.steps
     title = title or f"Backpropagation through {steps[0].name(root)}"
     parts = []
     for step in steps:
         node = step.name(step.node)
-        svg = _inline_svg(step.draw(max_nodes=max_nodes).svg(backend=backend))
+        svg = inline_svg(step.draw(max_nodes=max_nodes).svg(backend=backend))
         if step.index == 0:
             heading = f"Step 1: seed d{node}/d{node} = 1, then pass it to {node}'s parents"
         else:
@@ -89,8 +83,8 @@ def slides_html(root: Value, title: str | None = None, backend: str = "auto",
             f'<div class="graph">{svg}</div>'
             f'<pre class="explanation">{html.escape(str(step))}</pre>'
             "</section>")
-    leaves = [n for n in steps[-1]._run.order if not n.parents]
-    grads = ", ".join(f"d{steps[0].name(root)}/d{steps[0].name(leaf)} = {value_text(leaf.grad)}"
+    leaves = [n for n in run.order if not n.parents]
+    grads = ", ".join(f"d{run.name(root)}/d{run.name(leaf)} = {value_text(run.grad(leaf))}"
                       for leaf in leaves)
     parts[-1] = parts[-1].replace(
         "</section>", f'<p class="grads">Done. {html.escape(grads)}</p></section>')

@@ -1,5 +1,15 @@
 """chainrule's neural-network layer, built only from autograd Values."""
 
+import autograd as _autograd
+
+if not hasattr(_autograd, "Value"):      # HIPS autograd (pip install autograd) has this name too
+    _where = getattr(_autograd, "__file__", None) or list(getattr(_autograd, "__path__", []))
+    raise ImportError(
+        f"nn: `import autograd` found {_where}, which is not chainrule's autograd: another "
+        "package (HIPS autograd, pip install autograd) installs the same import name. Fix: use "
+        "a separate virtual environment for each, and in chainrule's: "
+        "pip uninstall -y autograd chainrule && pip install chainrule")
+
 from . import data, plot, progress
 from .losses import (
     binary_cross_entropy,
@@ -16,6 +26,7 @@ from .losses import (
 from .metrics import accuracy, predicted_class
 from .module import MLP, Layer, Module, Neuron, load, save
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp, clip_grad_norm
+from .torch import from_torch, to_torch
 from .train import History, StepResult, TrainingDiverged, fit, train_step
 
 __all__ = [
@@ -25,5 +36,6 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm",
     "train_step", "fit", "History", "StepResult", "TrainingDiverged",
     "accuracy", "predicted_class",
+    "to_torch", "from_torch",
     "data", "plot", "progress",
 ]

@@ -48,8 +48,8 @@ def test_steps_prints_every_step_and_the_grads_of_backward(capsys):
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == "forward:" and "  v1 = x * w = -6.0" in lines
-    assert "step 1/3: at L (tanh)" in lines and "step 3/3: at v1 (*)" in lines
-    assert "  dL/dx += dv1/dx * dL/dv1 = w * 0.500972 = -3.0 * 0.500972 = -1.50292" in lines
+    assert "  step 1/3 at L (tanh)" in lines and "  step 3/3 at v1 (*)" in lines
+    assert "    dL/dx += ∂v1/∂x * dL/dv1 = w * 0.500972 = -3.0 * 0.500972 = -1.50292" in lines
     dx, dw, db = expected_neuron_grads()
     assert lines[-1] == (f"grads: dL/dx = {dx:.6g}, dL/dw = {dw:.6g}, dL/db = {db:.6g}")
 

@@ -26,7 +26,7 @@ def test_one_slide_per_step_and_nothing_from_outside(tmp_path):
     for pattern in (r"\bsrc\s*=", r"<link\b", r"@import", r"url\(\s*['\"]?https?:",
                     r"href\s*=\s*['\"]https?:"):
         assert not re.search(pattern, page), pattern        # no network, no other files
-    assert "do/dn += do/dn * do/do" in page and "dv1/dx" in page
+    assert "do/dn += ∂o/∂n * do/do" in page and "∂v1/∂x" in page
     assert "Done. do/dx = -1.5" in page
 
 
@@ -75,12 +75,12 @@ def test_the_slides_work_in_a_real_browser(tmp_path, browser):
 
     browser.find_element(By.ID, "next").click()
     assert counter() == "2 / 3"
-    assert "do/dv1 += dn/dv1 * do/dn = 1.0 * 0.5 = 0.5" in visible_text()
+    assert "do/dv1 += ∂n/∂v1 * do/dn = 1.0 * 0.5 = 0.5" in visible_text()
 
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.ARROW_RIGHT)
     assert counter() == "3 / 3"
-    assert "do/dx += dv1/dx * do/dv1 = w * 0.5 = -3.0 * 0.5 = -1.5" in visible_text()
+    assert "do/dx += ∂v1/∂x * do/dv1 = w * 0.5 = -3.0 * 0.5 = -1.5" in visible_text()
     assert not browser.find_element(By.ID, "next").is_enabled()
     body.send_keys(Keys.ARROW_RIGHT)                     # past the end: stays
     assert counter() == "3 / 3"
