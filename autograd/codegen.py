@@ -54,9 +54,11 @@ from .engine import UndefinedMathError, Value, topological_order
 from .formula import Symbol
 from .text import constant_text, node_names
 
-__all__ = ["compile", "Compiled", "CompileError", "GraphChangedError", "CHUNK_LINES"]
+__all__ = ["compile", "Compiled", "CompiledModel", "CompileError", "GraphChangedError",
+           "CHUNK_LINES"]
 
-CHUNK_LINES = 4000      # statements per generated function; larger graphs are split in parts
+CHUNK_LINES = 20000     # statements per generated function; larger graphs are split in parts
+READABLE_LINES = 5000   # above this, variables whose value is dead are reused (see _reuse_names)
 
 
 class CompileError(Exception):
@@ -598,9 +600,53 @@ def _chunks(lines: list[_Line]) -> list[list[_Line]]:
     return parts
 
 
+_NAME = re.compile(r"(?<!\w)[^\W\d]\w*")      # an identifier (not the e of 1e-05)
+
+
+def _reuse_names(program: _Program) -> None:
+    """Rename the variables of a long program to a few reused ones (_r1, _r2, ...): a value
+    is dropped as soon as its last reader has run, so the working set stays small. CPython
+    slows down about 3x per line on a function of 100,000 distinct live floats (cache
+    misses); no one reads such a function line by line, so its names go. Arguments keep theirs."""
+    lines = [line for line in program.lines if line.code]
+    final = len(lines)
+    end: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        for name in line.reads:
+            end[name] = index
+        if line.writes:
+            end[line.writes] = index
+    for name in program.checked + program.grads + program.outputs:
+        end[name] = final
+    dying: dict[int, list[str]] = {}
+    for name, index in end.items():
+        dying.setdefault(index, []).append(name)
+    rename = {arg: arg for arg in program.arguments}
+    free: list[str] = []
+    made = count(1)
+    for index, line in enumerate(lines):
+        target = line.writes
+        for name in dying.get(index, ()):        # read for the last time here: free after
+            if name != target and name in rename:
+                free.append(rename[name])
+        if target is not None and target not in rename:
+            rename[target] = free.pop() if free else f"_r{next(made)}"
+        line.code = _NAME.sub(lambda m: rename.get(m.group(), m.group()), line.code)
+        line.reads = tuple(rename.get(name, name) for name in line.reads)
+        line.writes = rename.get(target, target)
+        if target is not None and end.get(target) == index:
+            free.append(rename[target])           # written and never read again
+    program.checked = [rename.get(name, name) for name in program.checked]
+    program.grads = [rename.get(name, name) for name in program.grads]
+    program.outputs = [rename.get(name, name) for name in program.outputs]
+    program.result = program.outputs[0]
+
+
 def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
     """The generated functions as (name, source lines), the public one last."""
     statements = sum(1 for line in program.lines if line.code)
+    if statements > READABLE_LINES:
+        _reuse_names(program)
     arguments = _wrapped(program.arguments, f"def {program.function}(", "):", "")
     forward, backward = program.lines[:program.split], program.lines[program.split:]
     if statements <= CHUNK_LINES:
@@ -928,3 +974,72 @@ def _second_inputs(values: list[float]) -> list[list[float]]:
     scaled = [x * rng.uniform(0.6, 1.4) + rng.uniform(-0.1, 0.1) * (x == 0.0) for x in values]
     nudged = [x * rng.uniform(0.95, 1.05) for x in values]
     return [flipped, scaled, nudged]
+
+
+# ---------------------------------------------------------------------------------------------
+# A model compiled for training (nn.fit(..., compile=True)): outputs out, d loss/d outputs in,
+# the parameters' grads back
+
+
+class CompiledModel:
+    """`model(x)` traced once and compiled as a seeded generator over (parameters..., x...):
+
+        step = fn(*parameter_values, *x)
+        outputs = next(step)                   # the model's outputs, as floats
+        grads = step.send(d_loss_d_outputs)    # d loss/d parameter (None: re-run interpreted)
+
+    so that any loss, computed on the outputs by the engine as usual, drives the compiled
+    backward pass (a vector-Jacobian product). The trace is repeated on a second example and
+    the code compared: a model whose graph depends on its input or on chance (an `if` on
+    x.data, dropout) is refused with GraphChangedError.
+    """
+
+    def __init__(self, model: Callable, parameters: list[Value], examples: Sequence,
+                 name: str = "model") -> None:
+        self.parameters = list(parameters)
+        sources = []
+        for x in examples[:2]:
+            program, functions, traced = self._build(model, x, name)
+            sources.append(functions)
+        if len(sources) == 2 and sources[0] != sources[1]:
+            raise GraphChangedError(
+                f"compile: {name} builds a different graph for different inputs (Python "
+                "control flow on the data, or randomness such as dropout), so one compiled "
+                "function cannot serve every example; train without compile=True")
+        self.single = traced                   # the model returns one Value (not a list)
+        self.width = len(program.arguments) - len(self.parameters)
+        self.compiled = Compiled(None, program, sources[0],
+                                 [p.label for p in self.parameters] +
+                                 [f"x{i}" for i in range(self.width)],
+                                 [True] * len(self.parameters) + [False] * self.width)
+        self.function = self.compiled.function
+        self.source = self.compiled.source
+
+    def _build(self, model, x, name):
+        values = _flat_inputs(x)
+        inputs = [Value(v, f"x{i}") for i, v in enumerate(values)]
+        with _grad_mode():
+            out = model(inputs if isinstance(x, (list, tuple)) or hasattr(x, "tolist")
+                        else inputs[0])
+        single = isinstance(out, Value)
+        outputs = [out] if single else list(out)
+        if not outputs or not all(isinstance(o, Value) for o in outputs):
+            raise CompileError(f"compile: {name} must return a Value or a list of Values")
+        wrt = [True] * len(self.parameters) + [False] * len(inputs)
+        program = _Program(outputs, self.parameters + inputs, wrt, name, seeded=True)
+        header = [f"# compiled by chainrule from {_comment_text(name)}: {program.nodes} "
+                  f"nodes, {program.backward_lines} backward lines"]
+        return program, _write(program, header), single
+
+
+def _flat_inputs(x) -> list[float]:
+    if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
+        x = x.tolist()
+    items = x if isinstance(x, (list, tuple)) else [x]
+    values = []
+    for item in items:
+        number = engine._as_number(item.data if isinstance(item, Value) else item)
+        if number is None:
+            raise TypeError(f"compile: a model input must be a number, got {item!r}")
+        values.append(number)
+    return values

@@ -174,17 +174,19 @@ def test_random_graphs_match_the_engine_at_many_inputs(program, seed):
         assert outcome(fn, *point) == outcome(engine_result, f, point)
 
 
-@settings(max_examples=25, deadline=None)
-@given(programs(), st.integers(0, 2**32 - 1), st.integers(2, 9))
-def test_random_graphs_split_into_tiny_parts_still_match(program, seed, chunk):
+@settings(max_examples=40, deadline=None)
+@given(programs(), st.integers(0, 2**32 - 1), st.integers(2, 9), st.booleans())
+def test_random_graphs_split_into_tiny_parts_still_match(program, seed, chunk, reuse):
+    # tiny parts, and (reuse) variables renamed to a few reused ones as in long programs
     inputs, _ = program
     f = lambda *xs: run(program, xs)[1]
-    before = codegen.CHUNK_LINES
+    before = codegen.CHUNK_LINES, codegen.READABLE_LINES
     codegen.CHUNK_LINES = chunk
+    codegen.READABLE_LINES = 0 if reuse else before[1]
     try:
         fn = compile_graph(f, *inputs)
     finally:
-        codegen.CHUNK_LINES = before
+        codegen.CHUNK_LINES, codegen.READABLE_LINES = before
     for point in [inputs] + other_inputs(inputs, seed):
         assert outcome(fn, *point) == outcome(engine_result, f, point)
 
@@ -372,7 +374,8 @@ def statements_per_function(source):
     return [len(node.body) for node in tree.body if isinstance(node, ast.FunctionDef)]
 
 
-def test_deep_chain_compiles_in_parts():
+def test_deep_chain_compiles_in_parts(monkeypatch):
+    monkeypatch.setattr(codegen, "CHUNK_LINES", 3000)
     links = 8_000
 
     def chain(x):
