@@ -15,7 +15,10 @@ Each runs in its own fresh process; before timing, the script checks that the fl
 compiled step give the interpreted engine's loss and updated weights (to 1e-12).
 
     .venv/bin/python benchmarks/compiled.py            (part of make bench)
-    .venv/bin/python benchmarks/compiled.py --mnist    (make bench-compile: about 2 minutes)
+    .venv/bin/python benchmarks/compiled.py --digits --mnist      (make bench-compile)
+
+--digits [EPOCHS]: nn.fit(..., compile=True) against the interpreted fit on the 8x8 digits
+(scikit-learn's, the `digits` extra), the setup of benchmarks/nn_targets.py.
 
 --mnist: an MLP 784-200-10, sigmoid hidden layer, softmax cross-entropy (the textbook network
 that backprop tutorials build with NumPy), SGD in batches of 10, one epoch over 1,000 samples.
@@ -382,10 +385,44 @@ def mnist_report(interpreted_samples: int) -> None:
           f"({scaled / (epoch + compile_seconds):.0f}x counting the compile)")
 
 
+def digits_report(epochs: int) -> None:
+    """nn.fit on the 8x8 digits as benchmarks/nn_targets.py trains them, interpreted and with
+    compile=True, from the same start: time, history and held-out accuracy side by side."""
+    import nn
+    try:
+        X, y = nn.data.digits()
+    except ImportError as error:
+        print(f"digits: skipped ({error})")
+        return
+    X_train, X_test, y_train, y_test = nn.data.train_test_split(X, y, test_size=0.2, seed=0)
+    print(f"digits: MLP 64-32-10 (relu, He init), softmax cross-entropy, Adam lr 0.01, batches "
+          f"of 32, {epochs} epochs, {len(X_train)} training images (as benchmarks/nn_targets.py)")
+    runs = {}
+    for compiled in (True, False):
+        model = nn.MLP(64, [32, 10], activation="relu", init="he", seed=0)
+        start = time.perf_counter()
+        history = nn.fit(model, X_train, y_train, loss="cross_entropy",
+                         optimizer=nn.Adam(model.parameters(), lr=0.01), epochs=epochs,
+                         batch_size=32, seed=0, progress=False, compile=compiled)
+        seconds = time.perf_counter() - start
+        runs[compiled] = (seconds, history, nn.accuracy(model, X_test, y_test))
+        print(f"  {'compiled' if compiled else 'interpreted':<12} {seconds:6.1f} s (compile "
+              f"included), final loss {history.loss[-1]:.6f}, held-out accuracy "
+              f"{runs[compiled][2]:.1%}")
+    (fast, ours, accuracy), (slow, theirs, their_accuracy) = runs[True], runs[False]
+    worst = max(abs(a - b) / abs(b) for a, b in zip(ours.loss, theirs.loss))
+    print(f"  same history: losses within {worst:.0e} (relative); same accuracy: "
+          f"{'yes' if accuracy == their_accuracy else 'NO'}")
+    print(f"  compile=True is {slow / fast:.1f}x faster (target >= 10x: "
+          f"{'meets' if slow / fast >= 10 else 'MISSES'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=list(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--mnist", action="store_true", help="the 784-200-10 epoch instead")
+    parser.add_argument("--digits", type=int, metavar="EPOCHS", nargs="?", const=8,
+                        help="nn.fit on the digits, interpreted and compile=True (default 8)")
     parser.add_argument("--interpreted-samples", type=int, default=20,
                         help="samples timed on the interpreted engine for --mnist (scaled)")
     arguments = parser.parse_args()
@@ -394,8 +431,11 @@ def main() -> None:
             print(json.dumps(measure(arguments.only)))
         except ImportError:
             sys.exit(3)
-    elif arguments.mnist:
-        mnist_report(arguments.interpreted_samples)
+    elif arguments.mnist or arguments.digits:
+        if arguments.digits:
+            digits_report(arguments.digits)
+        if arguments.mnist:
+            mnist_report(arguments.interpreted_samples)
     else:
         mlp_step_report()
 
