@@ -628,10 +628,49 @@ def _without_copies(program: _Program) -> None:
             alias[target] = line.reads[0]
             continue
         kept.append(line)
-    program.lines, program.split = kept, split
+    program.lines, program.split = _fused(kept, split, program)
     for attribute in ("checked", "grads", "outputs"):
         setattr(program, attribute, [alias.get(n, n) for n in getattr(program, attribute)])
     program.result = program.outputs[0]
+
+
+_SIMPLE = re.compile(r"\S+ [-+*/] \S+")      # a op b, on two names or numbers
+
+
+def _fused(lines: list[_Line], split: int, program: _Program) -> tuple[list[_Line], int]:
+    """In the forward pass of a long program, write a simple line (v1 = w0 * x0) whose value
+    is read once, by a later forward line, into that line: v2 = b + (w0 * x0). The same
+    operations in the same order, one store and load fewer; nesting stays two deep."""
+    reads: dict[str, int] = {}
+    for line in lines:
+        for name in line.reads:
+            reads[name] = reads.get(name, 0) + 1
+    for name in program.checked + program.grads + program.outputs:
+        reads[name] = reads.get(name, 0) + 2                # read at the end: keep it
+    pending: dict[str, _Line] = {}                          # simple lines not yet written
+    kept = []
+    for line in lines[:split]:
+        if pending and line.code:
+            inline = [name for name in line.reads if name in pending]
+            used = _NAME.findall(line.code.split(" = ", 1)[-1])
+            for name in inline:
+                fused = pending.pop(name)
+                if used.count(name) != 1:           # read twice in one line (a relu): keep
+                    kept.append(fused)
+                    continue
+                expression = fused.code.split(" = ", 1)[1]
+                line.code = line.code.split(" = ", 1)[0] + " = " + _NAME.sub(
+                    lambda m, n=name, e=expression: f"({e})" if m.group() == n else m.group(),
+                    line.code.split(" = ", 1)[1])
+                line.reads = tuple(r for r in line.reads if r != name) + fused.reads
+        target = line.writes
+        if (target and reads.get(target) == 1 and " = " in line.code
+                and _SIMPLE.fullmatch(line.code.split(" = ", 1)[1])):
+            pending[target] = line
+            continue
+        kept.append(line)
+    kept.extend(pending.values())        # (none: every pending value has its one reader)
+    return kept + lines[split:], len(kept)
 
 
 def _reuse_names(program: _Program) -> None:

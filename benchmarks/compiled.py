@@ -406,9 +406,9 @@ def digits_report(epochs: int) -> None:
                          batch_size=32, seed=0, progress=False, compile=compiled)
         seconds = time.perf_counter() - start
         runs[compiled] = (seconds, history, nn.accuracy(model, X_test, y_test))
-        print(f"  {'compiled' if compiled else 'interpreted':<12} {seconds:6.1f} s (compile "
-              f"included), final loss {history.loss[-1]:.6f}, held-out accuracy "
-              f"{runs[compiled][2]:.1%}")
+        print(f"  {'compiled' if compiled else 'interpreted':<12} {seconds:6.1f} s"
+              f"{' (compile included)' if compiled else ''}, final loss "
+              f"{history.loss[-1]:.6f}, held-out accuracy {runs[compiled][2]:.1%}")
     (fast, ours, accuracy), (slow, theirs, their_accuracy) = runs[True], runs[False]
     worst = max(abs(a - b) / abs(b) for a, b in zip(ours.loss, theirs.loss))
     print(f"  same history: losses within {worst:.0e} (relative); same accuracy: "

@@ -500,6 +500,10 @@ def test_fit_compiled_cross_entropy_adam_and_a_batch_over_the_kept_size(monkeypa
     assert_same_training(train_twice(make, X, y, loss="cross_entropy", epochs=6, batch_size=32))
     monkeypatch.setattr(nn._compiled, "KEEP", 10)        # forward twice for large batches
     assert_same_training(train_twice(make, X, y, loss="cross_entropy", epochs=3))
+    nn._compiled._cache.clear()
+    monkeypatch.setattr(codegen, "READABLE_LINES", 0)    # written as a long program is
+    monkeypatch.setattr(codegen, "CHUNK_LINES", 40)      # and split into parts
+    assert_same_training(train_twice(make, X, y, loss="cross_entropy", epochs=3, batch_size=8))
 
 
 def test_any_loss_runs_on_the_engine_and_grads_feed_clipping():
