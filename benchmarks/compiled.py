@@ -141,10 +141,11 @@ def compile_step(X, y):
     start = time.perf_counter()
     compiled = autograd.compile(sample_loss, *flat, *X[0], y[0], wrt=range(len(flat)))
     seconds = time.perf_counter() - start
-    sample = compiled.function           # the generated function itself (floats in, out)
+    sample = compiled.function           # the generated function itself: function(inputs)
+    assert compiled.packed
 
     def step(params: list[float]) -> tuple[float, list[float]]:
-        results = [sample(*params, x1, x2, t) for (x1, x2), t in zip(X, y)]
+        results = [sample((*params, x1, x2, t)) for (x1, x2), t in zip(X, y)]
         grads = map(sum, zip(*[sample_grads for _, sample_grads in results]))   # per weight
         scale = 1.0 / len(X)
         loss = sum(loss for loss, _ in results) * scale + ALPHA * sum(p * p for p in params)
@@ -330,7 +331,7 @@ def mnist_epoch(sample, params: list[float], images, labels) -> float:
     total = 0.0
     for first in range(0, len(images), MNIST_BATCH):
         batch = range(first, min(first + MNIST_BATCH, len(images)))
-        results = [sample(*params, *images[i], *[float(k == labels[i]) for k in range(10)])
+        results = [sample((*params, *images[i], *[float(k == labels[i]) for k in range(10)]))
                    for i in batch]
         total += sum(loss for loss, _ in results)
         grads = map(sum, zip(*[sample_grads for _, sample_grads in results]))
@@ -339,7 +340,7 @@ def mnist_epoch(sample, params: list[float], images, labels) -> float:
     return total / len(images)
 
 
-def interpreted_sample(*args):
+def interpreted_sample(args):
     leaves = [Value(x) for x in args]
     count = len(args) - 794
     loss = mnist_loss(*leaves)

@@ -68,7 +68,7 @@ class CompiledBatch:
         run = compiled.function
         try:
             for x in inputs:
-                step = run(*self.values, *_numbers(x))
+                step = run(self.values + _numbers(x))
                 numbers = next(step)
                 if not all(map(math.isfinite, numbers)):
                     raise Fallback
@@ -89,7 +89,7 @@ class CompiledBatch:
                 if self.keep:
                     step = self.steps[k]
                 else:                              # a large batch: run its forward again
-                    step = run(*self.values, *_numbers(self.inputs[k]))
+                    step = run(self.values + _numbers(self.inputs[k]))
                     next(step)
                 grads = step.send(tuple(leaf.grad for leaf in leaves))
                 if grads is None:
