@@ -31,9 +31,17 @@ checked inputs (0.0 * inf would still give nan and be caught; a local derivative
 constant 0.0 multiplying an infinite upstream gradient is not), and f's own data-dependent
 control flow (see above).
 
-Large graphs are split into parts of at most CHUNK_LINES statements, each compiled on its own
-(bounded memory and time: CPython's compiler is superlinear on huge functions), passing values
-between parts through one list; nothing in the generated code nests, so there is no depth limit.
+Large graphs: nothing in the generated code nests, so there is no depth limit. A program of
+more than READABLE_LINES statements is written for speed rather than reading (CPython runs a
+function of 100,000 live floats about 3x slower per line): variables are reused once their
+value is dead, plain grad copies are dropped and a product read once is written into its
+reader, always with the same operations in the same order. Beyond CHUNK_LINES statements it is
+split into parts, each compiled on its own (CPython's compiler is superlinear in memory and time
+on huge functions), passing values between parts through one list. Functions of many inputs
+take them as one sequence (PACKED_INPUTS).
+
+CompiledModel (for nn.fit(..., compile=True)) compiles a model of several outputs as a
+generator: it yields the outputs, is sent d loss/d output, and yields the parameters' grads.
 """
 
 from __future__ import annotations
@@ -86,16 +94,15 @@ _RESERVED = set(_FUNCTIONS) | set(_BUILTINS) | {"relu", "step", "sign", "math"}
 
 
 def _identifier(text: str) -> str:
-    """A label as a Python identifier: x stays x, 'h[1]' becomes h_1_, '2x' becomes v2x.
+    """A label as a Python identifier: x stays x, 'h[1]' becomes h_1, '2x' becomes v2x.
     Never starts with '_' (those names are the generated code's own) nor is a keyword."""
     if text.isascii() and text.isidentifier() and text[0] != "_" and text[-1] != "_" \
             and "__" not in text and not keyword.iskeyword(text) \
             and not keyword.issoftkeyword(text):
         return text                                    # the usual case: x, w1, v17
     text = unicodedata.normalize("NFKC", text)         # what Python itself does to identifiers
-    chars = [c if ("a" + c).isidentifier() else "_" for c in text]
-    name = "".join(chars).strip("_") if "".join(chars).strip("_") else ""
-    name = re.sub(r"__+", "_", name)
+    name = "".join(c if ("a" + c).isidentifier() else "_" for c in text)
+    name = re.sub(r"__+", "_", name).strip("_")
     if not name or not name[0].isidentifier():
         name = "v" + name
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
@@ -975,6 +982,9 @@ class Compiled:
     def __call__(self, *inputs) -> tuple[float, tuple[float, ...]]:
         """(value, grads) at these inputs; grads in the order of `wrt` (default: all inputs).
         Undefined math raises the engine's own UndefinedMathError (by re-running it)."""
+        if self.f is None:
+            raise TypeError("this Compiled comes from a CompiledModel: drive its generator, "
+                            ".function(inputs), as nn.fit does")
         if len(inputs) != len(self.labels):
             raise TypeError(f"{self.name}() takes {len(self.labels)} inputs "
                             f"({', '.join(self.arguments)}), got {len(inputs)}")

@@ -103,7 +103,12 @@ class CompiledBatch:
             p.grad += total
 
 
+_FLOAT = {float}
+
+
 def _numbers(x) -> list[float]:
+    if type(x) is list and set(map(type, x)) == _FLOAT:
+        return x                              # the usual case: a list of floats, as is
     if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
         x = x.tolist()
     if isinstance(x, (list, tuple)):
