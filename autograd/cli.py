@@ -12,7 +12,7 @@ from .engine import UndefinedMathError
 from .expr import FUNCTIONS, ExpressionError, build, parse_assignments
 from .render import RenderError
 from .steps import backward_pass, ledger
-from .text import value_text
+from .text import made_text, value_text
 
 __all__ = ["main"]
 
@@ -72,7 +72,7 @@ def run(arguments: argparse.Namespace) -> None:
         print("forward:")
         for node in run.order:
             if node.parents:
-                print(f"  {names[id(node)]} = {_formula(node, names)} = {value_text(node.data)}")
+                print(f"  {names[id(node)]} = {made_text(node, names)} = {value_text(node.data)}")
         print("backward:")
         for step in run.steps:
             _print("  " + str(step).replace("\n", "\n  "))
@@ -132,16 +132,6 @@ def _print(text: str) -> None:
     except UnicodeEncodeError:
         encoding = sys.stdout.encoding or "ascii"
         print(text.encode(encoding, "backslashreplace").decode(encoding))
-
-
-def _formula(node, names: dict[int, str]) -> str:
-    """How a node was made, in its parents' names: v1 = x * w, L = tanh(v2)."""
-    parents = [names[id(parent)] for parent in node.parents]
-    if node.op == "**" and len(parents) == 1:
-        return f"{parents[0]} ** {value_text(node.local.exponent)}"
-    if len(parents) == 2:
-        return f"{parents[0]} {node.op} {parents[1]}"
-    return f"-{parents[0]}" if node.op == "neg" else f"{node.op}({parents[0]})"
 
 
 def main(argv: list[str] | None = None) -> int:
