@@ -12,7 +12,7 @@ from .engine import UndefinedMathError
 from .expr import FUNCTIONS, ExpressionError, build, parse_assignments
 from .render import RenderError
 from .steps import backward_pass, ledger
-from .text import value_text
+from .text import made_text, value_text
 
 __all__ = ["main"]
 
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("ledger", "print the backward pass as a table")
     sub.add_argument("--format", default="text", choices=["text", "md", "latex", "html"],
                      help="text (default), md (Markdown), latex or html")
+    command("code", "print the backward pass compiled to Python, and its result")
     sub = command("slides", "write the backward pass as an HTML slideshow")
     sub.add_argument("-o", "--output", default="backprop.html", help="the .html file to write")
     _rendering(sub)
@@ -71,7 +72,7 @@ def run(arguments: argparse.Namespace) -> None:
         print("forward:")
         for node in run.order:
             if node.parents:
-                print(f"  {names[id(node)]} = {_formula(node, names)} = {value_text(node.data)}")
+                print(f"  {names[id(node)]} = {made_text(node, names)} = {value_text(node.data)}")
         print("backward:")
         for step in run.steps:
             _print("  " + str(step).replace("\n", "\n  "))
@@ -92,12 +93,35 @@ def run(arguments: argparse.Namespace) -> None:
                      max_nodes=arguments.max_nodes)
         path = graph.save(arguments.output, backend=arguments.backend)
         print(f"wrote {path}")
+    elif arguments.command == "code":
+        _print_code(arguments.expression, leaves)
     elif arguments.command == "slides":
         from .slides import slides
         path = slides(root, arguments.output, title=f"Backpropagation through "
                       f"{arguments.expression}", backend=arguments.backend,
                       max_nodes=arguments.max_nodes)
         print(f"wrote {path}")
+
+
+def _print_code(expression: str, leaves: dict) -> None:
+    """`chainrule code`: the generated function, then (as comments) its result."""
+    from .codegen import compile as compile_graph
+    from .expr import _build, parse
+
+    tree, names = parse(expression), list(leaves)
+
+    def fn(*xs):
+        return _build(tree, dict(zip(names, xs)))
+    fn.__qualname__ = expression                       # named in the generated code's header
+    compiled = compile_graph(fn, *leaves.values())
+    values = [leaf.data for leaf in leaves.values()]
+    value, grads = compiled(*values)
+    _print(compiled.source.rstrip("\n"))
+    given = ", ".join(f"{name}={value_text(x)}" for name, x in zip(compiled.arguments, values))
+    print(f"\n# {compiled.name}({given}) returns")
+    print(f"#   value: {value_text(value)}")
+    for name, grad in zip(compiled.arguments, grads):
+        print(f"#   d/d{name}: {value_text(grad)}")
 
 
 def _print(text: str) -> None:
@@ -108,16 +132,6 @@ def _print(text: str) -> None:
     except UnicodeEncodeError:
         encoding = sys.stdout.encoding or "ascii"
         print(text.encode(encoding, "backslashreplace").decode(encoding))
-
-
-def _formula(node, names: dict[int, str]) -> str:
-    """How a node was made, in its parents' names: v1 = x * w, L = tanh(v2)."""
-    parents = [names[id(parent)] for parent in node.parents]
-    if node.op == "**" and len(parents) == 1:
-        return f"{parents[0]} ** {value_text(node.local.exponent)}"
-    if len(parents) == 2:
-        return f"{parents[0]} {node.op} {parents[1]}"
-    return f"-{parents[0]}" if node.op == "neg" else f"{node.op}({parents[0]})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,7 +66,7 @@ def test_ledger_in_each_format(capsys, fmt, start):
 def test_slides_writes_the_slideshow(capsys, tmp_path):
     target = tmp_path / "backprop.html"
     status, out, _ = run_cli(capsys, "slides", *NEURON, "-o", str(target), "--backend", "wasm")
-    assert status == 0 and target.read_text(encoding="utf-8").count('class="slide"') == 3
+    assert status == 0 and target.read_text(encoding="utf-8").count('<section class="slide') == 5
 
 
 def test_unused_values_are_noted_not_refused(capsys):
