@@ -59,8 +59,8 @@ def _choose(backend: str) -> list[str]:
     if backend == "auto":
         return list(BACKENDS)
     if backend not in BACKENDS:
-        raise ValueError(f"render: backend must be 'auto', 'dot', 'wasm' or 'browser', "
-                         f"got {backend!r}")
+        raise ValueError(f"render: backend must be 'auto', 'dot' or 'wasm' (or 'browser' in "
+                         f"the JupyterLite site), got {backend!r}")
     return [backend]
 
 
