@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test test-heavy bench bench-nn lint clean notebooks notebooks-run
+.PHONY: demo test test-heavy bench bench-compile bench-nn lint clean notebooks notebooks-run
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test-heavy: $(VENV)/.installed-test
 # Side-by-side speed: chainrule, micrograd and (if installed) PyTorch scalars.
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/compiled.py
+
+# Compiled against interpreted on the textbook 784-200-10 network, one epoch (a few minutes).
+bench-compile: $(VENV)/.installed
+	$(PY) benchmarks/compiled.py --mnist
 
 $(VENV)/.installed-notebooks: pyproject.toml | $(PY)
 	$(PIP) install -e '.[notebooks]'

@@ -2,6 +2,8 @@
 
 from ._clash import warn_if_clashing
 from .check import BUILTIN_OPS, GradcheckError, OpCheckError, check_op, check_ops, gradcheck
+from .codegen import Compiled, CompileError, GraphChangedError
+from .codegen import compile as compile  # public, but not in __all__ (see below)
 from .draw import DEFAULT_MAX_NODES, Graph, GraphTooLargeError, draw
 from .engine import (
     UndefinedMathError,
@@ -35,8 +37,10 @@ __all__ = [
     "backward_steps", "backward_pass", "Pass", "Step", "Edge", "ledger", "Ledger", "Symbol",
     "slides",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
-    "available_backends",
+    "available_backends", "Compiled", "CompileError", "GraphChangedError",
 ]
+# autograd.compile is public but not in __all__: `from autograd import *` must not shadow
+# Python's built-in compile().
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,7 @@ from .engine import UndefinedMathError
 from .expr import FUNCTIONS, ExpressionError, build, parse_assignments
 from .render import RenderError
 from .steps import backward_pass, ledger
-from .text import value_text
+from .text import made_text, value_text
 
 __all__ = ["main"]
 
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("ledger", "print the backward pass as a table")
     sub.add_argument("--format", default="text", choices=["text", "md", "latex", "html"],
                      help="text (default), md (Markdown), latex or html")
+    command("code", "print the backward pass compiled to Python, and its result")
     sub = command("slides", "write the backward pass as an HTML slideshow")
     sub.add_argument("-o", "--output", default="backprop.html",
                      help="the .html file to write, or - for standard output")
@@ -133,7 +134,7 @@ def run(arguments: argparse.Namespace) -> None:
         print("forward:")
         for node in run.order:
             if node.parents:
-                print(f"  {names[id(node)]} = {_formula(node, names)} = {value_text(node.data)}")
+                print(f"  {names[id(node)]} = {made_text(node, names)} = {value_text(node.data)}")
         print("backward:")
         for step in run.steps:
             _print("  " + str(step).replace("\n", "\n  "))
@@ -154,6 +155,8 @@ def run(arguments: argparse.Namespace) -> None:
                            "dot": lambda: graph.source.encode("utf-8")}[arguments.format]())
         else:
             print(f"wrote {graph.save(output, backend=arguments.backend)}")
+    elif arguments.command == "code":
+        _print_code(arguments.expression, leaves)
     elif arguments.command == "slides":
         from .slides import slides, slides_html
         title = f"Backpropagation through {arguments.expression.strip()}"
@@ -198,6 +201,27 @@ def _output(arguments: argparse.Namespace) -> Path | None:
     return path
 
 
+def _print_code(expression: str, leaves: dict) -> None:
+    """`chainrule code`: the generated function, then (as comments) its result."""
+    from .codegen import compile as compile_graph
+    from .expr import _build, parse
+
+    tree, names = parse(expression), list(leaves)
+
+    def fn(*xs):
+        return _build(tree, dict(zip(names, xs)))
+    fn.__qualname__ = expression                       # named in the generated code's header
+    compiled = compile_graph(fn, *leaves.values())
+    values = [leaf.data for leaf in leaves.values()]
+    value, grads = compiled(*values)
+    _print(compiled.source.rstrip("\n"))
+    given = ", ".join(f"{name}={value_text(x)}" for name, x in zip(compiled.arguments, values))
+    print(f"\n# {compiled.name}({given}) returns")
+    print(f"#   value: {value_text(value)}")
+    for name, grad in zip(compiled.arguments, grads):
+        print(f"#   d/d{name}: {value_text(grad)}")
+
+
 def _print(text: str) -> None:
     """Print, writing characters the terminal's encoding lacks (∂ on a legacy Windows code
     page) as escapes instead of failing."""
@@ -216,16 +240,6 @@ def _write_stdout(data: bytes) -> None:
     else:
         buffer.write(data)
         buffer.flush()
-
-
-def _formula(node, names: dict[int, str]) -> str:
-    """How a node was made, in its parents' names: v1 = x * w, L = tanh(v2)."""
-    parents = [names[id(parent)] for parent in node.parents]
-    if node.op == "**" and len(parents) == 1:
-        return f"{parents[0]} ** {value_text(node.local.exponent)}"
-    if len(parents) == 2:
-        return f"{parents[0]} {node.op} {parents[1]}"
-    return f"-{parents[0]}" if node.op == "neg" else f"{node.op}({parents[0]})"
 
 
 # Refused inputs: the message says what and why (exit 2).

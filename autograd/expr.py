@@ -299,6 +299,12 @@ def build(text: str, values: dict[str, float], *,
     return root, builder.leaves
 
 
+def _build(tree: ast.expr, leaves: dict[str, Value]) -> Value:
+    """A tree parse() accepted, built on the given leaves (Values, one per variable): how
+    `chainrule code` traces the expression again for compile()."""
+    return _Builder("", tree, leaves).build()
+
+
 def _named(text: str, value: float) -> str:
     """'x - 1 = -2.0' for a part of the expression, '-2' for a plain number."""
     if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", text.strip()):

@@ -10,8 +10,8 @@ import re
 
 from .engine import Value, topological_order
 
-__all__ = ["node_names", "value_text", "constant_text", "factor_text", "latex_number",
-           "latex_name", "latex_text"]
+__all__ = ["node_names", "made_text", "value_text", "constant_text", "factor_text",
+           "latex_number", "latex_name", "latex_text"]
 
 
 def node_names(root: Value, order: list[Value] | None = None) -> dict[int, str]:
@@ -32,6 +32,25 @@ def node_names(root: Value, order: list[Value] | None = None) -> dict[int, str]:
                 counter += 1
             names[id(node)] = f"v{counter}"
     return names
+
+
+def made_text(node: Value, names: dict[int, str], values: bool = False) -> str:
+    """How a node was made, in its parents' names (x * w, tanh(n), x ** 2, -x) or, with
+    values=True, in their values (2.0 * (-3.0)). A leaf was not made: ''."""
+    if values:
+        parents = [factor_text(parent.data) for parent in node.parents]
+    else:
+        parents = [names.get(id(parent), parent.label or "?") for parent in node.parents]
+    exponent = getattr(node.local, "exponent", None)
+    if not parents:
+        return ""
+    if node.op == "**" and len(parents) == 1 and exponent is not None:
+        return f"{parents[0]} ** {constant_text(exponent)}"
+    if node.op == "neg":
+        return f"-{parents[0]}"
+    if len(parents) == 2 and not node.op.isidentifier():
+        return f"{parents[0]} {node.op} {parents[1]}"
+    return f"{node.op}({', '.join(parents)})"
 
 
 def value_text(x: float, digits: int = 6) -> str:

@@ -10,7 +10,7 @@ if not hasattr(_autograd, "Value"):      # HIPS autograd (pip install autograd) 
         "a separate virtual environment for each, and in chainrule's: "
         "pip uninstall -y autograd chainrule && pip install chainrule")
 
-from . import data, plot
+from . import data, plot, progress
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -23,17 +23,19 @@ from .losses import (
     softmax,
     softplus,
 )
+from .metrics import accuracy, predicted_class
 from .module import MLP, Layer, Module, Neuron, load, save
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp, clip_grad_norm
 from .torch import from_torch, to_torch
-from .train import History, accuracy, fit
+from .train import History, StepResult, TrainingDiverged, fit, train_step
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "save", "load",
     "mse_loss", "mae_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "softmax", "log_softmax", "cross_entropy", "hinge_loss", "l2_penalty", "softplus",
     "Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm",
-    "fit", "accuracy", "History",
+    "train_step", "fit", "History", "StepResult", "TrainingDiverged",
+    "accuracy", "predicted_class",
     "to_torch", "from_torch",
-    "data", "plot",
+    "data", "plot", "progress",
 ]

@@ -46,16 +46,20 @@ def decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Sequence
                       ax=None, title: str | None = None):
     """The plane coloured by the class `model` predicts at each point of a grid, with the data
     on top (marker and colour by label). Inputs must be 2-D. Returns the matplotlib Figure."""
-    from .train import _predicted, _threshold, accuracy
+    from .metrics import accuracy, default_threshold, predicted_class
 
-    if len(X) != len(y) or not X:
+    if hasattr(X, "tolist"):
+        X = X.tolist()
+    if hasattr(y, "tolist"):
+        y = y.tolist()
+    if len(X) != len(y) or len(X) == 0:
         raise ValueError(f"decision_boundary: {len(X)} inputs but {len(y)} labels")
     if any(len(x) != 2 for x in X):
         raise ValueError("decision_boundary draws 2-D inputs only (points [x1, x2])")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
     figure, ax = _new_axes(ax, (5.5, 4.5))
-    limit = _threshold(model, threshold)
+    limit = default_threshold(model, threshold)
     x1s, x2s = [x[0] for x in X], [x[1] for x in X]
     low1, high1 = min(x1s) - margin, max(x1s) + margin
     low2, high2 = min(x2s) - margin, max(x2s) + margin
@@ -66,7 +70,7 @@ def decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Sequence
     multiclass = isinstance(outputs[0][0], (list, tuple))
     classes = sorted(set(y))
     if multiclass:
-        regions = [[_predicted(o, limit) for o in row] for row in outputs]
+        regions = [[predicted_class(o, limit) for o in row] for row in outputs]
         levels = [c - 0.5 for c in range(len(outputs[0][0]) + 1)]
     else:
         # the score itself, so the boundary is the level set score == threshold

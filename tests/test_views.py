@@ -78,8 +78,10 @@ def test_the_slides_show_a_fresh_pass_and_change_nothing(build):
     assert state(root) == before
     reference = build()
     texts = [str(step) for step in reference.backward_steps()]
-    explanations = re.findall(r'<pre class="explanation">(.*?)</pre>', page, flags=re.S)
-    assert [text for text in explanations if text.startswith("step ")] == texts
+    shown = re.findall(r'<section class="slide step" data-kind="step"><h2>(.*?)</h2><pre>'
+                       r"(.*?)</pre>", page, flags=re.S)
+    assert [heading.split(":")[0] + "\n" + "\n".join("  " + line for line in text.split("\n"))
+            for heading, text in shown] == texts
     run_ = backward_pass(reference)
     for leaf in (n for n in run_.order if not n.parents):
         assert f"d{run_.name(reference)}/d{run_.name(leaf)} = {value_text(leaf.grad)}" in page
