@@ -38,4 +38,4 @@ def show_step(step) -> None:
     from IPython.display import Math, display
     print(step)
     display(Math(step.latex))
-    display(step.draw())
+    display(step.draw(rankdir="TB"))      # top to bottom: narrow, so its text reads at full size

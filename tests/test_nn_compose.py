@@ -338,3 +338,17 @@ def test_a_composed_model_matches_pytorch_float64_outputs_and_grads(torch):
         for name, p in params.items():
             expected = tensors[name].grad.item() if tensors[name].grad is not None else 0.0
             assert p.grad == pytest.approx(expected, rel=1e-9, abs=1e-15), name
+
+
+def test_a_model_survives_pickle_and_deepcopy_with_its_names_and_labels():
+    import copy
+    import pickle
+    model = nn.MLP(2, [3, 2], activation="tanh", seed=0)
+    model([1.0, 2.0])
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert [o.data for o in clone([0.5, -1.0])] == [o.data for o in model([0.5, -1.0])]
+        assert [(n, p.label) for n, p in clone.named_parameters()] == [
+            (n, p.label) for n, p in model.named_parameters()]
+        assert not set(map(id, clone.parameters())) & set(map(id, model.parameters()))
+        clone.layers[0].neurons[0].b.data = 5.0
+        assert model.layers[0].neurons[0].b.data == 0.0
