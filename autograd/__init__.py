@@ -1,5 +1,6 @@
 """chainrule's engine: scalar reverse-mode autodiff for learning backprop one number at a time."""
 
+from . import _browser
 from ._clash import warn_if_clashing
 from .check import BUILTIN_OPS, GradcheckError, OpCheckError, check_op, check_ops, gradcheck
 from .codegen import Compiled, CompileError, GraphChangedError
@@ -37,11 +38,15 @@ __all__ = [
     "backward_steps", "backward_pass", "Pass", "Step", "Edge", "ledger", "Ledger", "Symbol",
     "slides",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
-    "available_backends", "Compiled", "CompileError", "GraphChangedError",
+    "available_backends", "Compiled", "CompileError", "GraphChangedError", "browser_ready",
 ]
 # autograd.compile is public but not in __all__: `from autograd import *` must not shadow
 # Python's built-in compile().
 
 __version__ = "0.1.0"
 
+browser_ready = _browser.ready    # in the browser: `await autograd.browser_ready()` before drawing
+
 warn_if_clashing()          # HIPS autograd installs the same import name: say so, and the fix
+if _browser.here():         # in the JupyterLite site: start loading the browser's Graphviz
+    _browser.preload()

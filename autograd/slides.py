@@ -284,21 +284,23 @@ pre { grid-row: 3; grid-column: 1 / 3; box-sizing: content-box; height: calc(var
 """
 
 # Shows slide k: a fresh copy of the one picture, then frames 0..k applied in turn (the same
-# rules as Picture.svg; tests/test_slides.py checks that both show the same).
+# rules as Picture.svg; tests/test_slides.py checks that both show the same). Everything is
+# looked up inside the element of class chainrule-deck around the script, so that several
+# decks can share a page.
 _SCRIPT = """
-(function () {
-  var data = JSON.parse(document.getElementById("frames").textContent);
+(function (deck) {
+  var data = JSON.parse(deck.querySelector("script.frames").textContent);
   var frames = data.frames, colour = data.colours;
-  var slides = document.querySelectorAll(".slide");
-  var graph = document.querySelector(".graph");
+  var slides = deck.querySelectorAll(".slide");
+  var graph = deck.querySelector(".graph");
   var pristine = graph.querySelector("svg");        // shown as at the end (for no scripts):
   pristine.querySelectorAll("text").forEach(function (text) {       // back to the bare layout
     ["fill", "visibility", "font-weight"].forEach(function (a) { text.removeAttribute(a); });
   });
   pristine = pristine.cloneNode(true);
-  var counter = document.querySelector(".counter");
-  var previous = document.querySelector(".previous");
-  var next = document.querySelector(".next");
+  var counter = deck.querySelector(".counter");
+  var previous = deck.querySelector(".previous");
+  var next = deck.querySelector(".next");
   var current = 0;
   function apply(k) {
     var svg = pristine.cloneNode(true);
@@ -341,7 +343,9 @@ _SCRIPT = """
   previous.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
   document.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowRight" || event.key === "PageDown" || event.key === " ") {
+    var onButton = event.target.tagName === "BUTTON";   // its own click already moves
+    if (event.key === "ArrowRight" || event.key === "PageDown" ||
+        (event.key === " " && !onButton)) {
       show(current + 1); event.preventDefault();
     } else if (event.key === "ArrowLeft" || event.key === "PageUp") {
       show(current - 1); event.preventDefault();
@@ -350,7 +354,7 @@ _SCRIPT = """
   });
   document.documentElement.classList.remove("no-script");
   show(0);
-})();
+})(document.currentScript.closest(".chainrule-deck"));
 """
 
 
@@ -378,13 +382,13 @@ def slides_html(root: Value, title: str | None = None, backend: str = "auto",
         '<!DOCTYPE html>\n<html lang="en" class="no-script"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f'<body style="--lines: {lines}"><div class="bar"></div><nav>'
+        f'<body class="chainrule-deck" style="--lines: {lines}"><div class="bar"></div><nav>'
         '<button class="previous" type="button" title="previous (left arrow)">&larr; previous'
         '</button><span class="counter"></span>'
         '<button class="next" type="button" title="next (right arrow)">next &rarr;</button>'
         f'</nav><div class="graph">{picture.svg(picture_frames, len(frames) - 1)}</div>'
         f"{sections}"
-        f'<script type="application/json" id="frames">{data}</script>'
+        f'<script type="application/json" class="frames">{data}</script>'
         f"<script>{_SCRIPT}</script></body></html>\n")
 
 

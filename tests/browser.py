@@ -27,9 +27,9 @@ def missing_reason(browser: str | None, driver: str | None) -> str:
             f"(on Debian/Ubuntu: sudo apt-get install {' '.join(PACKAGES)})")
 
 
-def chromium_driver():
-    """A Selenium WebDriver on headless Chromium. Skips where Chromium is not installed
-    (fails instead with CHAINRULE_REQUIRE_BROWSER=1)."""
+def chromium_driver(*flags: str):
+    """A Selenium WebDriver on headless Chromium, with extra command-line `flags`. Skips where
+    Chromium is not installed (fails instead with CHAINRULE_REQUIRE_BROWSER=1)."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -45,6 +45,7 @@ def chromium_driver():
     options.binary_location = browser
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run", "--disable-background-networking", "--disable-quic",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,900"):
+                 "--disable-component-update", "--disable-sync", "--window-size=1400,900",
+                 *flags):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)

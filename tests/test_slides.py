@@ -242,6 +242,8 @@ def test_the_slides_work_in_a_real_browser(tmp_path, browser):
     assert counter() == "3 / 5"
     body.send_keys(Keys.HOME)
     assert counter() == "1 / 5"
+    browser.find_element(By.CLASS_NAME, "next").send_keys(Keys.SPACE)   # one step, not two
+    assert counter() == "2 / 5"
 
 
 def test_without_scripts_every_slide_is_readable(tmp_path, browser):

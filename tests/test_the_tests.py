@@ -3,9 +3,8 @@ that says what to install, or a failure where CI requires it."""
 
 import subprocess
 
-import pytest
-
 import browser
+import pytest
 
 
 @pytest.fixture
