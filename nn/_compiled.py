@@ -40,6 +40,12 @@ def compiled_model(model, params: list[Value], inputs: list, who: str) -> Compil
         cached = None
     if cached is not None and cached[0] == key:
         return cached[1]
+    from .module import Dropout, Module
+    if isinstance(model, Module) and any(
+            isinstance(m, Dropout) and m.training and m.p > 0.0 for _, m in model.named_modules()):
+        raise ValueError(f"{who}: compile=True cannot train a model with Dropout in training "
+                         "mode: its mask is drawn anew at every call, and compiled code is one "
+                         "fixed graph; train without compile=True (or with p=0)")
     compiled = CompiledModel(model, params, inputs[:2], name=type(model).__name__)
     try:
         _cache[model] = (key, compiled)

@@ -555,6 +555,23 @@ def test_a_model_whose_graph_depends_on_the_data_is_refused():
                epochs=1, progress=False, compile=True)
 
 
+def test_a_model_with_dropout_is_refused():
+    import nn
+
+    class Dropping(nn.Module):
+        def __init__(self):
+            self.layer = nn.Layer(2, 3, seed=0)
+            self.drop = nn.Dropout(0.5, seed=0)
+
+        def forward(self, x):
+            return self.drop(self.layer(x))
+
+    model = Dropping()
+    with pytest.raises(ValueError, match="cannot train a model with Dropout in training mode"):
+        nn.train_step(model, nn.SGD(model.parameters(), lr=0.1), [[1.0, 2.0]], [[0.0, 1.0, 0.0]],
+                      compile=True)
+
+
 def test_compiled_trouble_is_redone_by_the_engine_with_its_error():
     import nn
 
