@@ -13,7 +13,8 @@ import weakref
 from collections.abc import Callable
 
 __all__ = [
-    "Value", "Number", "UndefinedMathError", "GraphChangedError", "no_grad", "is_grad_enabled",
+    "Value", "Number", "UndefinedMathError", "StaleGraphError", "no_grad", "enable_grad",
+    "is_grad_enabled",
     "topological_order", "local_derivatives", "define_op",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
 ]
@@ -32,58 +33,81 @@ def local_of(op: str) -> Callable[[Local], staticmethod]:
 
 
 class UndefinedMathError(ValueError, ArithmeticError):
-    """The math is undefined here (log of 0, division by zero, overflow, ...)."""
+    """The math is undefined here (log of 0, division by zero, overflow, ...). When the reason
+    is a number that is not finite, `result` is that number (inf or nan), and `node` the node
+    whose data it would have become, if there is one."""
+    result: float | None = None
+    node: Value | None = None
 
 
-class GraphChangedError(RuntimeError):
-    """A node's `data` was changed after the graph was built from it (as PyTorch's in-place check)."""
+class StaleGraphError(RuntimeError):
+    """A node's `data` was changed after a node was computed from it (PyTorch's in-place check)."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Grad mode: under `no_grad()` ops compute their value and record nothing. It is per thread and
-# per context (a contextvar, as PyTorch's is per thread), and nests. `_no_grad_anywhere` counts
-# the no_grad blocks open in any thread, so that while there are none (the usual case) an op
-# pays one global read for it.
+# Grad mode: under `no_grad()` ops compute their value and record nothing. The mode is per
+# thread and per context (a contextvar holding the stack of open blocks, as PyTorch's mode is
+# per thread), so blocks nest and one no_grad object can be entered twice or from two threads.
+# `_no_grad_anywhere` counts the no_grad blocks open in any thread: while there are none (the
+# usual case) an op pays one global read for the mode.
 
-_no_grad_depth = contextvars.ContextVar("chainrule_no_grad_depth", default=0)
+_grad_modes: contextvars.ContextVar[tuple[bool, ...]] = contextvars.ContextVar(
+    "chainrule_grad_modes", default=())
 _no_grad_anywhere = 0
 _no_grad_lock = threading.Lock()
 
 
-class no_grad:
-    """Context manager (and decorator) under which ops build no graph: no parents, no local.
-    Re-entrant, and per thread: another thread keeps building its graphs."""
+class _GradMode:
+    """A block that sets grad mode on or off inside it (and a decorator doing the same)."""
+    enabled = True
 
     def __enter__(self) -> None:
         global _no_grad_anywhere
-        with _no_grad_lock:
-            _no_grad_anywhere += 1
-        _no_grad_depth.set(_no_grad_depth.get() + 1)
+        if not self.enabled:
+            with _no_grad_lock:
+                _no_grad_anywhere += 1
+        _grad_modes.set(_grad_modes.get() + (self.enabled,))
 
     def __exit__(self, *exc) -> None:
         global _no_grad_anywhere
-        _no_grad_depth.set(_no_grad_depth.get() - 1)
-        with _no_grad_lock:
-            _no_grad_anywhere -= 1
+        _grad_modes.set(_grad_modes.get()[:-1])
+        if not self.enabled:
+            with _no_grad_lock:
+                _no_grad_anywhere -= 1
 
     def __call__(self, function):
         @functools.wraps(function)
-        def without_grad(*args, **kwargs):
+        def in_mode(*args, **kwargs):
             with self:
                 return function(*args, **kwargs)
-        return without_grad
+        return in_mode
+
+
+class no_grad(_GradMode):
+    """Context manager (and decorator) under which ops build no graph: no parents, no local.
+    Per thread: another thread keeps building its graphs."""
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) under which ops build their graph, even inside
+    no_grad() (as torch.enable_grad)."""
+    enabled = True
 
 
 def is_grad_enabled() -> bool:
     """True unless inside `no_grad()` (in this thread or context)."""
-    return not _no_grad_anywhere or _no_grad_depth.get() <= 0
+    if _no_grad_anywhere == 0:
+        return True
+    modes = _grad_modes.get()
+    return not modes or modes[-1]
 
 
 # ---------------------------------------------------------------------------------------------
 # The clock: a graph records values when it is built. Each node keeps a tick (`_tick`): the
 # moment it was made, or its data written, or a backward pass last went through it. Writing a
 # node's data starts a new moment; backward() refuses a graph with a node written after a node
-# computed from it was made (GraphChangedError, as PyTorch's check of in-place changes).
+# computed from it was made (StaleGraphError, as PyTorch's check of in-place changes).
 
 
 # A tick is a float object, told apart by identity (`is`): its whole part k counts the writes
@@ -133,7 +157,11 @@ class Value:
     def data(self, value: Number) -> None:
         global _now
         if type(value) is not float or value - value != 0.0:     # not a finite float
-            number = _real(value, "data")
+            try:
+                number = _real(value, "data" + _at(self))
+            except UndefinedMathError as error:
+                error.node = self
+                raise
             if number is None:
                 raise TypeError(f"data must be a real number (int or float), "
                                 f"got {type(value).__name__}: {value!r}")
@@ -146,7 +174,7 @@ class Value:
     def op(self) -> str:
         """The op that made this node ("+", "tanh", ...); "" for a leaf."""
         local = self.local
-        return "" if local is None else local.op
+        return "" if local is None else getattr(local, "op", "") or local.__name__
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -325,7 +353,7 @@ class Value:
     def sigmoid(self):
         # sigmoid(x) = 1 / (1 + exp(-x)), computed without overflow on either side
         # d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x)) = out * (1 - out)
-        return _result(_sigmoid(self._data), Value._sigmoid_local, self)
+        return _result(_float_sigmoid(self._data), Value._sigmoid_local, self)
 
     @local_of("sigmoid")
     def _sigmoid_local(x, out):
@@ -523,7 +551,7 @@ def _result(data: float, local: Local, a: Value, b: Value | None = None) -> Valu
     out._data = data
     out.grad = 0.0
     out._tick = _now
-    if _no_grad_anywhere == 0 or _no_grad_depth.get() <= 0:
+    if _no_grad_anywhere == 0 or is_grad_enabled():
         out._a = a
         out._b = b
         out.local = local
@@ -571,9 +599,12 @@ def _real(x, who: str) -> float | None:
     else:
         return None
     if number - number != 0.0:
-        raise UndefinedMathError(f"{who}: got {number!r}; a Value holds a finite real number: "
-                                 "give it one (an inf or nan comes from an overflow or a "
-                                 "division by zero earlier on)")
+        error = UndefinedMathError(
+            f"{who}: got {'NaN (not a number)' if number != number else number}; a Value holds "
+            "a finite real number: give it one (an inf or nan comes from an overflow or a "
+            "division by zero earlier on)")
+        error.result = number
+        raise error
     return number
 
 
@@ -584,6 +615,15 @@ def _magnitude(x) -> str:
         return f"{'-' if x < 0 else ''}1e{int(digits)}"
     except (TypeError, ValueError, OverflowError):
         return "that size"
+
+
+def _as_number(x) -> float | None:
+    """x as a float if it is a real number (not a bool), else None (no check of its size)."""
+    if type(x) is float or type(x) is int:
+        return float(x)
+    if isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_":
+        return float(x)          # NumPy scalars, fractions
+    return None
 
 
 def _compared(other):
@@ -609,8 +649,10 @@ def _operands(a: Value, b: Value | None) -> str:
 
 def _not_finite(data: float, op: str, a: Value, b: Value | None) -> UndefinedMathError:
     what = "beyond the largest float (about 1.8e308)" if data == data else "not a number (nan)"
-    return UndefinedMathError(f"{op}: the result is {what}, got {_operands(a, b)}; "
-                              "scale the numbers down (or use a stable formula)")
+    error = UndefinedMathError(f"{op}: the result is {what}, got {_operands(a, b)}; "
+                               "scale the numbers down (or use a stable formula)")
+    error.result = data
+    return error
 
 
 def _power(x: float, n: float, base: Value) -> float:
@@ -632,7 +674,7 @@ def _power(x: float, n: float, base: Value) -> float:
             "the largest float, about 1.8e308); scale the numbers down") from None
 
 
-def _sigmoid(x: float) -> float:
+def _float_sigmoid(x: float) -> float:
     if x >= 0.0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)                # the same number, without exp(-x) overflowing for x << 0
@@ -739,7 +781,7 @@ def start_backward(root: Value, seed: float = 1.0) -> tuple[list[Value], Saved]:
     were (each leaf's, and each interior grad that is not 0.0, so that a failed pass can be
     undone), interior grads set to 0.0 (they are recomputed), and the root seeded (d root/d
     root = 1, added: a leaf root accumulates too). Refuses a graph whose data changed since it
-    was built (GraphChangedError).
+    was built (StaleGraphError).
 
     The walk is topological_order's, but it marks each node it meets with this pass's tick
     instead of keeping a set of the nodes met (a quarter faster); a node whose tick is not the
@@ -780,7 +822,7 @@ def start_backward(root: Value, seed: float = 1.0) -> tuple[list[Value], Saved]:
                 if not path:
                     break
                 node = path.pop()
-    except GraphChangedError:
+    except StaleGraphError:
         undo_backward(order, saved)
         raise
     finally:
@@ -794,7 +836,7 @@ def start_backward(root: Value, seed: float = 1.0) -> tuple[list[Value], Saved]:
 def _check_made_after(node: Value, tick: _Tick, visit: _Tick | None,
                       written: dict[Value, _Tick]) -> None:
     """For a node met whose tick is not the clock's: note it if its data was written, and
-    raise GraphChangedError if it was, having parents, or a parent's data was written after
+    raise StaleGraphError if it was, having parents, or a parent's data was written after
     it was made."""
     k = math.floor(tick)
     if tick != k:                               # a write
@@ -808,13 +850,13 @@ def _check_made_after(node: Value, tick: _Tick, visit: _Tick | None,
             raise _graph_changed(parent, node)
 
 
-def _graph_changed(written: Value, node: Value) -> GraphChangedError:
+def _graph_changed(written: Value, node: Value) -> StaleGraphError:
     if written is node:
         what = f"the data of {_name(node)} was changed after the {node.op} that computed it"
     else:
         what = (f"the data of {_name(written)} was changed (to {written._data!r}) after "
                 f"{_name(node)} was computed from it")
-    return GraphChangedError(
+    return StaleGraphError(
         f"backward: {what}; a graph records values when it is built: run the forward pass "
         "again from the leaves (as each training step does), then call backward()")
 
@@ -1087,7 +1129,7 @@ def _delegate(x, name: str):
 exp = _generic("exp", math.exp)
 log = _generic("log", math.log)
 tanh = _generic("tanh", math.tanh)
-sigmoid = _generic("sigmoid", _sigmoid)
+sigmoid = _generic("sigmoid", _float_sigmoid)
 relu = _generic("relu", lambda x: x if x > 0.0 else 0.0)
 sin = _generic("sin", math.sin)
 cos = _generic("cos", math.cos)
