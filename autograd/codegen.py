@@ -831,7 +831,7 @@ _serial = count(1)
 _FLOAT = {float}
 
 
-_grad_mode = engine.enable_grad   # build graphs in here even inside no_grad(): a trace needs its graph
+_grad_mode = engine.enable_grad      # build graphs even inside no_grad(): a trace needs its graph
 
 
 def _trace(f: Callable, values: Sequence[float], labels: Sequence[str]):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextvars
-import copy
 import functools
 import math
 import numbers
-import pickle
 import threading
 import weakref
 from collections.abc import Callable
@@ -502,10 +500,11 @@ class Value:
         """micrograd's name for `op`."""
         return self.op
 
-    # -- pickle and copy: parents first, one node at a time (no recursion, any depth) ---------
+    # -- pickle and copy: parents first, one node at a time (any depth; see _copy.py) ---------
 
     def __reduce_ex__(self, protocol):
-        return _reduce(self)
+        from ._copy import reduce
+        return reduce(self)
 
     def __setstate__(self, state) -> None:
         _earlier, data, grad, local, a, b, attributes = state
@@ -516,26 +515,13 @@ class Value:
 
     def __copy__(self) -> Value:
         """A new node like this one: same data, grad, label, op and parents."""
-        twin = _twin(self)
-        twin._a, twin._b = self._a, self._b
-        attributes = _attributes(self)
-        if attributes:
-            twin.__dict__.update(attributes)
-        return twin
+        from ._copy import shallow_copy
+        return shallow_copy(self)
 
     def __deepcopy__(self, memo: dict) -> Value:
         """A copy of the whole graph behind this node (shared nodes stay shared)."""
-        keep = memo.setdefault(id(memo), [])
-        for node in _order(self, lambda node: id(node) in memo):
-            twin = _twin(node)
-            memo[id(node)] = twin
-            keep.append(node)                  # as copy.deepcopy does: ids stay unique
-            twin._a = None if node._a is None else memo[id(node._a)]
-            twin._b = None if node._b is None else memo[id(node._b)]
-            attributes = _attributes(node)
-            if attributes:
-                twin.__dict__.update(copy.deepcopy(attributes, memo))
-        return memo[id(self)]
+        from ._copy import deep_copy
+        return deep_copy(self, memo)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -757,20 +743,23 @@ def topological_order(root: Value) -> list[Value]:
     limit)."""
     order: list[Value] = []
     seen = {root}
-    stack = [root]                  # a path from the root down to the node being explored
-    while stack:
-        node = stack[-1]
+    node = root
+    path = []                       # the nodes from the root down to `node`, waiting for it
+    while True:
         a, b = node._a, node._b
         if a is not None and a not in seen:        # go down into a parent not yet seen
             seen.add(a)
-            stack.append(a)
+            path.append(node)
+            node = a
         elif b is not None and b not in seen:
             seen.add(b)
-            stack.append(b)
+            path.append(node)
+            node = b
         else:                                      # its parents are all placed: place it
-            stack.pop()
             order.append(node)
-    return order
+            if not path:
+                return order
+            node = path.pop()
 
 
 Saved = list[tuple[Value, float]]
@@ -981,114 +970,6 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     if not node.parents:
         return ()
     return node.local(*[parent._data for parent in node.parents], node._data)
-
-
-# ---------------------------------------------------------------------------------------------
-# Pickle and copy. pickle asks each object to reduce itself and recurses into what it returns;
-# a node that returned its parents would recurse as deep as the graph. So the first node of a
-# graph that pickle meets returns, before its own fields, the list of its graph's nodes not yet
-# pickled, parents first: pickle then meets each of them after its parents and it returns only
-# its own fields. Marks (per thread) remember which nodes are listed (PENDING) or pickled
-# (DONE); pickle reduces a node once per pickle, so a DONE node reduced again means a new one.
-
-_PENDING, _DONE = 1, 2
-_pickling = threading.local()
-
-
-def _reduce(node: Value):
-    marks = getattr(_pickling, "marks", None)
-    if marks is None:
-        marks = _pickling.marks = weakref.WeakKeyDictionary()
-    mark = marks.get(node)
-    if mark == _DONE:                  # pickled before: this is another pickle
-        marks.clear()
-        mark = None
-    parents = node.parents
-    if mark == _PENDING and all(marks.get(parent) == _DONE for parent in parents):
-        earlier = []                   # listed by an earlier node: its parents are in already
-    else:
-        earlier = _order(node, lambda seen: marks.get(seen) == _DONE)[:-1]
-        for other in earlier:
-            marks[other] = _PENDING
-    marks[node] = _DONE
-    try:
-        local = _portable_local(node)
-    except pickle.PicklingError:
-        marks.clear()
-        raise
-    return _shell, (type(node),), (earlier, node._data, node.grad, local,
-                                   node._a, node._b, _attributes(node))
-
-
-def _shell(cls: type) -> Value:
-    return _new_value(cls)
-
-
-_picklable: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _portable_local(node: Value):
-    """The node's local derivative as pickle can save it: ('**', n) for x ** n."""
-    local = node.local
-    exponent = getattr(local, "exponent", None)
-    if exponent is not None and local is Value._pow_local(exponent):
-        return ("**", exponent)
-    if local is None or getattr(Value, getattr(local, "__name__", ""), None) is local:
-        return local                                  # one of ours: saved by its name
-    try:
-        known = local in _picklable
-    except TypeError:                                 # not weakly referable: check each time
-        known = False
-    if not known:
-        try:
-            pickle.dumps(local)
-        except Exception as error:
-            raise pickle.PicklingError(
-                f"cannot pickle the node made by {node.op!r}{_at(node)}: its local derivative "
-                f"{local!r} cannot be pickled ({error}); pickle saves a function by its name, "
-                "so define the local derivative with def at the top level of a module "
-                "(not a lambda or a function inside another)") from None
-        try:
-            _picklable[local] = True
-        except TypeError:
-            pass
-    return local
-
-
-def _attributes(node: Value) -> dict | None:
-    """What user code set on the node (p.m = 0.0), or None; leaves no empty dict behind."""
-    attributes = node.__dict__
-    if not attributes:
-        del node.__dict__
-        return None
-    return attributes
-
-
-def _twin(node: Value) -> Value:
-    twin = _new_value(type(node))
-    twin._data, twin.grad, twin.local, twin._tick = node._data, node.grad, node.local, node._tick
-    twin._a = twin._b = None
-    return twin
-
-
-def _order(root: Value, stop: Callable[[Value], bool]) -> list[Value]:
-    """topological_order(root), without the nodes for which stop(node) is true (nor what is
-    only behind them)."""
-    order: list[Value] = []
-    seen = {root}
-    stack = [root]
-    while stack:
-        node = stack[-1]
-        for parent in node.parents:
-            if parent not in seen:
-                seen.add(parent)
-                if not stop(parent):
-                    stack.append(parent)
-                    break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
 
 
 # ---------------------------------------------------------------------------------------------
