@@ -28,6 +28,7 @@ from .engine import (
 from .formula import Symbol
 from .render import RenderError, available_backends
 from .slides import slides
+from .stepper import Stepper, stepper
 from .steps import Edge, Ledger, Pass, Step, backward_pass, backward_steps, ledger
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",
     "backward_steps", "backward_pass", "Pass", "Step", "Edge", "ledger", "Ledger", "Symbol",
-    "slides",
+    "slides", "stepper", "Stepper",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
     "available_backends", "Compiled", "CompileError", "GraphChangedError", "browser_ready",
 ]
