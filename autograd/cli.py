@@ -233,6 +233,11 @@ def _print(text: str) -> None:
 
 
 def _write_stdout(data: bytes) -> None:
+    if sys.stdout is None:                      # started with stdout closed (>&-)
+        raise CommandLineError("standard output is closed: give -o the name of a file")
+    if data.startswith(b"\x89PNG") and sys.stdout.isatty():
+        raise CommandLineError("refusing to write a PNG to the terminal: redirect it "
+                               "(> graph.png) or give -o the name of a file")
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:                          # a text-only stream (e.g. in a notebook)
@@ -259,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             except SystemExit as done:          # --help and friends
                 return done.code if isinstance(done.code, int) else 0
             run(arguments)
-            sys.stdout.flush()
+            if sys.stdout is not None:          # None when started with stdout closed (>&-)
+                sys.stdout.flush()
         except BrokenPipeError:                 # chainrule steps ... | head: not an error
             _silence_stdout()
             return 1

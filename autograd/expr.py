@@ -24,6 +24,7 @@ MAX_DEPTH = 1_000          # levels of nesting; Python's own parser stops near h
 ALLOWED = ("numbers, variable names, + - * / **, unary minus, parentheses and the functions "
            + ", ".join(FUNCTIONS))
 LARGEST = "about 1.8e308"
+SMALLEST = "about 5e-324"
 
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _REFUSED_NAMES = {
@@ -141,6 +142,10 @@ def _check_node(node: ast.AST, text: str) -> list[ast.expr]:
         if not finite:
             raise ExpressionError(f"the number {str(node.value)[:20]} is too large for a float "
                                   f"(the largest is {LARGEST})")
+        if node.value == 0 and _underflows(_segment(text, node)):
+            raise ExpressionError(f"the number {_shown(_segment(text, node), 20)} is too small "
+                                  f"for a float (the smallest is {SMALLEST}): it would be 0.0; "
+                                  "write 0, or use larger numbers")
         return []
     if isinstance(node, ast.Name):
         _check_name(node.id)
@@ -256,8 +261,18 @@ def parse_assignments(pairs: list[str]) -> dict[str, float]:
         if not math.isfinite(value):
             raise ExpressionError(f"{name}={_shown(number, 30)}: the value must be a finite "
                                   f"number (at most {LARGEST})")
+        if value == 0.0 and _underflows(number):
+            raise ExpressionError(f"{name}={_shown(number, 30)}: too small for a float (the "
+                                  f"smallest is {SMALLEST}): it would be 0.0; give {name}=0, "
+                                  "or a larger number")
         values[name] = value
     return values
+
+
+def _underflows(number: str) -> bool:
+    """Does this written number have a nonzero digit before its exponent (1e-400), so that a
+    float 0.0 for it is an underflow, not a zero?"""
+    return bool(re.search(r"[1-9]", re.split(r"[eE]", number, maxsplit=1)[0]))
 
 
 def _missing_hint(name: str, values: dict[str, float]) -> str:

@@ -86,9 +86,18 @@ class Picture:
                 widest[edge.parent] = max(widest[edge.parent], self.grad_text(edge.grad_after),
                                           key=_width)
         from .render import dot_to_svg
+        size = _layout_size(run.order)
+        if size > MAX_LAYOUT:
+            raise GraphTooLargeError(
+                f"slides: laying this graph out means placing {size:,} nodes (values used far "
+                "from where they were made, as x in x + x + ... + x, each need a hidden node "
+                "per rank they cross): minutes of layout, and slides nobody could read. Make "
+                "slides of a part of it: slides(some_node, path)")
+        if rankdir == "auto":           # both ways only while a layout is quick
+            rankdir = "auto" if size <= FREE_LAYOUT else "LR"
         best = None
         for direction in (("LR", "TB") if rankdir == "auto" else (rankdir,)):
-            source = self._source(direction, widest)
+            source = self._source(direction, widest, _layout_limits(len(run.order), size))
             tree = _tree(dot_to_svg(source, backend=backend))
             score = _score(tree)
             if best is None or score > best[0]:
@@ -99,12 +108,12 @@ class Picture:
     def grad_text(grad: float | None) -> str:
         return "grad ?" if grad is None else f"grad {value_text(grad, DIGITS)}"
 
-    def _source(self, rankdir: str, widest: dict[Value, str]) -> str:
+    def _source(self, rankdir: str, widest: dict[Value, str], limits: str = "") -> str:
         names = self.run.names
         lines = [
             "digraph slides {",
             f'  graph [rankdir={rankdir}, fontname="{FONT}", bgcolor="white", nodesep=0.1, '
-            "ranksep=0.18, pad=0.05];",
+            f"ranksep=0.18, pad=0.05{limits}];",
             f'  node [fontname="{FONT}", fontsize=16, style="rounded,filled", '
             'fillcolor="white", penwidth=1.2, margin="0.07,0.03"];',
             f'  edge [fontname="{FONT}", fontsize=15, color="#555555", arrowsize=0.6];',
@@ -184,6 +193,43 @@ class Picture:
             else:
                 label.set("visibility", "hidden")
         return ET.tostring(tree, encoding="unicode")
+
+# dot lays out an edge that crosses k ranks as k - 1 hidden nodes (a contribution's label is
+# one of them) and places them all by network simplex, rounds until optimal: a value used far
+# down the graph (x + x + ... + x) makes thousands, and minutes of layout. Past FREE_LAYOUT,
+# the layout gets a budget of rounds, as draw() gives its own (see draw.py); past MAX_LAYOUT
+# (a 90-term x + x + ... + x is 8,100) slides are refused: their layout takes minutes.
+FREE_LAYOUT = 1_000
+MAX_LAYOUT = 10_000
+ROUNDS_BUDGET = 6.4e9          # rounds x size^2
+ORDERING_BUDGET = 6_000
+
+
+def _layout_size(order: list[Value]) -> int:
+    """How many nodes dot will lay out for the picture, hidden ones included: a value two
+    ranks after its latest parent (its label between), a leaf two before its first use."""
+    rank: dict[Value, int] = {}
+    first_use: dict[Value, int] = {}
+    for node in order:
+        if node.parents:
+            rank[node] = max(rank[parent] for parent in node.parents) + 2
+            for parent in node.parents:
+                if not parent.parents:
+                    first_use[parent] = min(first_use.get(parent, rank[node]), rank[node])
+        else:
+            rank[node] = 0
+    rank.update((leaf, use - 2) for leaf, use in first_use.items())
+    return len(order) + sum(rank[node] - rank[parent] - 1
+                            for node in order for parent in node.parents)
+
+
+def _layout_limits(drawn: int, size: int) -> str:
+    """Graph attributes that keep dot's layout time bounded (none for ordinary graphs)."""
+    if size <= FREE_LAYOUT:
+        return ""
+    return (f", nslimit={ROUNDS_BUDGET / size ** 2 / drawn:.3g}, "
+            f"mclimit={min(1.0, ORDERING_BUDGET / size):.2g}")
+
 
 def _tree(svg: str) -> ET.Element:
     """Graphviz's SVG as a tree whose size comes from its viewBox alone (it fills its box)."""
@@ -284,21 +330,23 @@ pre { grid-row: 3; grid-column: 1 / 3; box-sizing: content-box; height: calc(var
 """
 
 # Shows slide k: a fresh copy of the one picture, then frames 0..k applied in turn (the same
-# rules as Picture.svg; tests/test_slides.py checks that both show the same).
+# rules as Picture.svg; tests/test_slides.py checks that both show the same). Everything is
+# looked up inside the element of class chainrule-deck around the script, so that several
+# decks can share a page.
 _SCRIPT = """
-(function () {
-  var data = JSON.parse(document.getElementById("frames").textContent);
+(function (deck) {
+  var data = JSON.parse(deck.querySelector("script.frames").textContent);
   var frames = data.frames, colour = data.colours;
-  var slides = document.querySelectorAll(".slide");
-  var graph = document.querySelector(".graph");
+  var slides = deck.querySelectorAll(".slide");
+  var graph = deck.querySelector(".graph");
   var pristine = graph.querySelector("svg");        // shown as at the end (for no scripts):
   pristine.querySelectorAll("text").forEach(function (text) {       // back to the bare layout
     ["fill", "visibility", "font-weight"].forEach(function (a) { text.removeAttribute(a); });
   });
   pristine = pristine.cloneNode(true);
-  var counter = document.querySelector(".counter");
-  var previous = document.querySelector(".previous");
-  var next = document.querySelector(".next");
+  var counter = deck.querySelector(".counter");
+  var previous = deck.querySelector(".previous");
+  var next = deck.querySelector(".next");
   var current = 0;
   function apply(k) {
     var svg = pristine.cloneNode(true);
@@ -341,7 +389,9 @@ _SCRIPT = """
   previous.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
   document.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowRight" || event.key === "PageDown" || event.key === " ") {
+    var onButton = event.target.tagName === "BUTTON";   // its own click already moves
+    if (event.key === "ArrowRight" || event.key === "PageDown" ||
+        (event.key === " " && !onButton)) {
       show(current + 1); event.preventDefault();
     } else if (event.key === "ArrowLeft" || event.key === "PageUp") {
       show(current - 1); event.preventDefault();
@@ -350,7 +400,7 @@ _SCRIPT = """
   });
   document.documentElement.classList.remove("no-script");
   show(0);
-})();
+})(document.currentScript.closest(".chainrule-deck"));
 """
 
 
@@ -378,13 +428,13 @@ def slides_html(root: Value, title: str | None = None, backend: str = "auto",
         '<!DOCTYPE html>\n<html lang="en" class="no-script"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f'<body style="--lines: {lines}"><div class="bar"></div><nav>'
+        f'<body class="chainrule-deck" style="--lines: {lines}"><div class="bar"></div><nav>'
         '<button class="previous" type="button" title="previous (left arrow)">&larr; previous'
         '</button><span class="counter"></span>'
         '<button class="next" type="button" title="next (right arrow)">next &rarr;</button>'
         f'</nav><div class="graph">{picture.svg(picture_frames, len(frames) - 1)}</div>'
         f"{sections}"
-        f'<script type="application/json" id="frames">{data}</script>'
+        f'<script type="application/json" class="frames">{data}</script>'
         f"<script>{_SCRIPT}</script></body></html>\n")
 
 

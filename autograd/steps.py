@@ -296,7 +296,7 @@ class Ledger:
 
     def _sum(self, row: Row, latex: bool = False) -> str:
         if not row.contributions:
-            return "1 (seed)" if latex else "1.0 (seed)"
+            return r"1\ \text{(seed)}" if latex else "1.0 (seed)"
         if latex:
             return " + ".join(_latex_factor(c) if i else latex_number(value_text(c))
                               for i, c in enumerate(row.contributions))

@@ -23,19 +23,21 @@ from .losses import (
     softmax,
     softplus,
 )
+from .gradients import LayerGrads, layer_grads
 from .metrics import accuracy, predicted_class
-from .module import MLP, Layer, Module, Neuron, load, save
+from .module import MLP, Dropout, Layer, Module, Neuron, Residual, load, save
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp, clip_grad_norm
 from .torch import from_torch, to_torch
+from .sweep import lr_sweep
 from .train import History, StepResult, TrainingDiverged, fit, train_step
 
 __all__ = [
-    "Module", "Neuron", "Layer", "MLP", "save", "load",
+    "Module", "Neuron", "Layer", "MLP", "Dropout", "Residual", "save", "load",
     "mse_loss", "mae_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "softmax", "log_softmax", "cross_entropy", "hinge_loss", "l2_penalty", "softplus",
     "Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm",
-    "train_step", "fit", "History", "StepResult", "TrainingDiverged",
-    "accuracy", "predicted_class",
+    "train_step", "fit", "History", "StepResult", "TrainingDiverged", "lr_sweep",
+    "accuracy", "predicted_class", "layer_grads", "LayerGrads",
     "to_torch", "from_torch",
     "data", "plot", "progress",
 ]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from autograd import Value, no_grad
 
 from ._examples import examples
+from .module import in_mode
 
 __all__ = ["accuracy", "predicted_class", "default_threshold"]
 
@@ -58,11 +59,12 @@ def default_threshold(model, threshold: float | None = None) -> float:
 def accuracy(model: Callable, X: Sequence, y: Sequence, threshold: float | None = None) -> float:
     """The fraction of examples classified right. Several outputs: the argmax is the class.
     One output: class 1 (or +1) when above `threshold`: 0.5 for a sigmoid output, else 0.
-    A nan or infinite output is an error, never counted as a class."""
+    A nan or infinite output is an error, never counted as a class. The model runs in eval
+    mode (no dropout), and is put back in the mode it was in."""
     X, y = examples(X, y, "accuracy")
     threshold = default_threshold(model, threshold)
     right = 0
-    with no_grad():
+    with no_grad(), in_mode(model, False):
         for i, (x, t) in enumerate(zip(X, y)):
             output = model(x)
             try:

@@ -1,5 +1,5 @@
-"""Module, Neuron, Layer, MLP: networks made of Values; parameters, labels, state_dict, and
-save and load as JSON."""
+"""Module, Neuron, Layer, MLP, Dropout, Residual: networks made of Values; parameters, labels,
+train and eval modes, state_dict, and save and load as JSON."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import numbers
 import os
 import random
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from autograd import Value
 from autograd._files import write_atomically
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "save", "load", "ACTIVATIONS", "INITS"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "Residual", "save", "load",
+           "ACTIVATIONS", "INITS"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("uniform", "xavier", "he")
@@ -50,7 +52,13 @@ class Module:
     an attribute, its unlabelled parameters get the short form of that name as their `label`
     ('L0.n1.w0': layers -> L, neurons -> n, an index joins the name before it), so that steps,
     ledgers and drawings say which number is which weight. A label you set is never changed.
+
+    Modes, as PyTorch's: every module starts in training mode (`training` is True);
+    `model.eval()` puts it and all its submodules in eval mode, `model.train()` back. Only a
+    module that behaves differently in training (Dropout) reads the mode.
     """
+
+    training = True      # until train(False) or eval() says otherwise
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -74,6 +82,22 @@ class Module:
             results.discard(name)
         if isinstance(value, (Value, Module, list, tuple, dict)):
             _label(value, state.get("_nn_prefix", ""), SHORT.get(name, name), set())
+
+    # -- modes -------------------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and every submodule in training mode (mode=False: eval mode), as
+        PyTorch's Module.train; returns the module."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode): mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            module.__dict__["training"] = mode      # bookkeeping, never a parameter or result
+        return self
+
+    def eval(self) -> Module:
+        """Eval mode for this module and every submodule (Dropout passes its input through
+        unchanged); the same as train(False). Returns the module."""
+        return self.train(False)
 
     # -- parameters --------------------------------------------------------------------------
 
@@ -119,6 +143,31 @@ class Module:
         say): saved with the model, so that load() can tell a model built differently.
         Override it in a module of your own that has such settings."""
         return {}
+
+
+def set_mode(model, training: bool) -> Callable[[], None]:
+    """Put `model` (and every submodule) in training or eval mode; returns a function that puts
+    each module back in the mode it was in. Anything that is not a Module is left alone."""
+    if not isinstance(model, Module):
+        return lambda: None
+    modules = model.modules()
+    before = [m.training for m in modules]
+    model.train(training)
+
+    def restore() -> None:
+        for m, mode in zip(modules, before):
+            m.__dict__["training"] = mode
+    return restore
+
+
+@contextmanager
+def in_mode(model, training: bool) -> Iterator[None]:
+    """Run the block with `model` in training or eval mode (set_mode), then put it back."""
+    restore = set_mode(model, training)
+    try:
+        yield
+    finally:
+        restore()
 
 
 def _walk(root: Module) -> list[tuple[str, Value | Module]]:
@@ -406,11 +455,16 @@ class MLP(Module):
     Hidden layers use `activation`, the last `output_activation`. With one output the model
     returns a Value, with several a list (micrograd's convention). `seed` (an int) gives the
     same weights on every run and machine.
+
+    dropout=p puts a Dropout(p) after each hidden layer (seeded from `seed`, drawn after the
+    weights, so the weights are those of the same MLP without dropout). residual=True adds a
+    skip connection around each hidden layer whose width equals its input's:
+    x = x + layer(x) (after the dropout, if any), the layer's own activation inside.
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
                  output_activation: str = "linear", init: str = "uniform",
-                 seed: Seed = None) -> None:
+                 seed: Seed = None, *, dropout: float = 0.0, residual: bool = False) -> None:
         if isinstance(nouts, int):
             nouts = [nouts]
         if not nouts:
@@ -421,27 +475,157 @@ class MLP(Module):
         self.output_activation = _check_choice("output_activation", output_activation,
                                                ACTIVATIONS)
         self.init = _check_choice("init", init, INITS)
+        _check_probability("MLP", dropout)
+        if not isinstance(residual, bool):
+            raise TypeError(f"MLP: residual must be True or False, got {residual!r}")
+        hidden = list(zip(self.sizes[:-2], self.sizes[1:-1]))
+        if residual and not any(a == b for a, b in hidden):
+            raise ValueError(f"MLP: residual=True adds x + layer(x) around hidden layers whose "
+                             f"width equals their input's, and {' -> '.join(map(str, self.sizes))}"
+                             " has none; give equal widths, e.g. MLP(2, [8, 8, 8, 1])")
         rng = _rng(seed)
         last = len(nouts) - 1
         self.layers = [Layer(a, b, output_activation if i == last else activation, init, rng)
                        for i, (a, b) in enumerate(zip(self.sizes, self.sizes[1:]))]
+        if residual:
+            self.residual = True
+        if dropout:                     # seeded after the weights: they stay the same
+            self.dropout = float(dropout)
+            self.dropouts = [Dropout(dropout, seed=rng.getrandbits(64)) for _ in hidden]
 
     def forward(self, x) -> Value | list[Value]:
         x = _as_inputs(x, self.nin, self)
-        for layer in self.layers:
-            x = layer(x)
+        state = self.__dict__
+        dropouts, residual = state.get("dropouts"), state.get("residual")
+        if not (dropouts or residual):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            h = layer(x)
+            if i < last:
+                if dropouts:
+                    h = dropouts[i](h)
+                if residual and layer.nin == layer.nout:
+                    h = _skip(x, h, self)           # x + layer(x)
+            x = h
         return x
 
     def _settings(self) -> dict:
-        return {"activation": self.activation, "output_activation": self.output_activation,
-                "init": self.init}
+        settings = {"activation": self.activation, "output_activation": self.output_activation,
+                    "init": self.init}
+        if self.__dict__.get("residual"):       # another function: a file must say so
+            settings["residual"] = True
+        return settings
 
     def __repr__(self) -> str:
         count = sum(layer.nin * layer.nout + layer.nout for layer in self.layers)
+        extra = "".join(f", {key}={self.__dict__[key]!r}" for key in ("dropout", "residual")
+                        if key in self.__dict__)
         lines = [f"MLP({' -> '.join(map(str, self.sizes))}, {count} parameters, "
-                 f"init={self.init!r})"]
+                 f"init={self.init!r}{extra})"]
         lines += [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]
         return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dropout and skip connections
+
+
+def _check_probability(who: str, p) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{who}: the dropout probability must be a number in [0, 1] (the "
+                         f"fraction of units zeroed in training), got {p!r}")
+    return float(p)
+
+
+class Dropout(Module):
+    """Inverted dropout, as torch.nn.Dropout(p): in training mode each input is zeroed with
+    probability p and the others are scaled by 1 / (1 - p), so the expected output is the
+    input; in eval mode (model.eval()) it returns its input unchanged (the same Values).
+
+    In the graph a unit is kept as `x * kept` and dropped as `x * dropped`, two constant leaves
+    holding 1/(1-p) and 0: a dropped unit stays in the graph, and its backward passes exactly
+    0 to x (d(x*0)/dx = 0). The mask comes from a private random.Random(seed): the same seed
+    gives the same masks, call after call (not PyTorch's numbers: its generator is another).
+    `mask` holds the last call's factors (1/(1-p) kept, 0.0 dropped; None before any call in
+    training mode). Takes a Value, a number or a list of them; returns the same shape.
+    """
+
+    def __init__(self, p: float = 0.5, seed: Seed = None) -> None:
+        self.p = _check_probability("Dropout", p)
+        self.rng = _rng(seed)
+        self.mask: list[float] | None = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        single = not isinstance(x, (list, tuple))
+        units = [x] if single else x
+        p, draw = self.p, self.rng.random
+        scale = 1.0 / (1.0 - p) if p < 1.0 else 0.0
+        mask = [0.0 if draw() < p else scale for _ in units]   # each unit dropped with prob. p
+        self.mask = mask
+        kept, dropped = Value(scale, "kept"), Value(0.0, "dropped")   # one of each per call
+        out = [(u if isinstance(u, Value) else Value(u)) * (kept if m else dropped)
+               for u, m in zip(units, mask)]
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p:g})"
+
+
+def _width(module) -> int | None:
+    """How many outputs a module gives, when it says (Layer, Neuron, MLP)."""
+    if isinstance(module, Layer):
+        return module.nout
+    if isinstance(module, Neuron):
+        return 1
+    if isinstance(module, MLP):
+        return module.sizes[-1]
+    return None
+
+
+def _skip(x, out, owner: Module):
+    """x + out, unit by unit; a Value when `out` is one."""
+    if isinstance(out, Value):
+        if len(x) != 1:
+            raise ValueError(f"{_who(owner)}: a skip connection adds the input to the output, "
+                             f"but the input has {len(x)} units and the output 1")
+        return x[0] + out
+    if len(out) != len(x):
+        raise ValueError(f"{_who(owner)}: a skip connection adds the input to the output, but "
+                         f"the input has {len(x)} units and the output {len(out)}")
+    return [xi + oi for xi, oi in zip(x, out)]
+
+
+class Residual(Module):
+    """A skip connection around a module: forward(x) = x + block(x), unit by unit, as in a
+    ResNet. The gradient reaching x is its upstream gradient plus what flows back through the
+    block, so the identity path carries it past the block undiminished. The block's output
+    must have as many units as its input (Layer(8, 8), MLP(8, [16, 8]), ...)."""
+
+    def __init__(self, block: Module) -> None:
+        if not isinstance(block, Module):
+            raise TypeError(f"Residual takes an nn Module (such as nn.Layer(8, 8)), "
+                            f"got {type(block).__name__}")
+        nin, nout = getattr(block, "nin", None), _width(block)
+        if isinstance(nin, int) and nout is not None and nin != nout:
+            raise ValueError(f"Residual: x + block(x) needs as many outputs as inputs, but "
+                             f"{_who(block)} maps {nin} to {nout}")
+        self.block = block
+
+    def forward(self, x):
+        nin = getattr(self.block, "nin", None)
+        if isinstance(nin, int):
+            x = _as_inputs(x, nin, self)        # numbers become labelled leaves, once
+        elif not isinstance(x, (list, tuple)):
+            x = [x]
+        return _skip(x, self.block(x), self)
+
+    def __repr__(self) -> str:
+        return f"Residual({_who(self.block)})"
 
 
 # ---------------------------------------------------------------------------------------------

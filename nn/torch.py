@@ -6,6 +6,7 @@
 #     Layer(nin, nout, activation)      Linear(nin, nout) then ReLU() / Tanh() / Sigmoid() / -
 #     neuron j of the layer             row j of Linear.weight, and Linear.bias[j]
 #     neuron j's w[i]                   Linear.weight[j, i]
+#     Dropout(p), MLP(..., dropout=p)   Dropout(p) (after the activation), in the same mode
 #
 # PyTorch is imported only when to_torch or from_torch is called (`import torch` below means
 # PyTorch itself: imports are absolute, this file is nn.torch).
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .module import MLP, Layer, Module, Neuron
+from .module import MLP, Dropout, Layer, Module, Neuron
 
 if TYPE_CHECKING:
     import torch
@@ -59,20 +60,38 @@ class _Dense:
         return f"Linear({self.nin} -> {self.nout})" + (f", {act}" if act else "")
 
 
-SUPPORTED = "nn.MLP, nn.Layer, nn.Neuron, or a list of them"
+@dataclass
+class _Drop:
+    """A Dropout between stages: no weights, only p and the mode."""
+    dropout: Dropout
+    name: str = "Dropout"
+
+    def describe(self) -> str:
+        return f"Dropout({self.dropout.p:g})"
 
 
-def _stages(model, who: str) -> list[_Dense]:
-    """The model as Linear-then-activation stages; a clear error for anything else."""
+SUPPORTED = "nn.MLP, nn.Layer, nn.Neuron, nn.Dropout, or a list of them"
+
+
+def _dense(stages: list) -> list[_Dense]:
+    return [stage for stage in stages if isinstance(stage, _Dense)]
+
+
+def _stages(model, who: str) -> list[_Dense | _Drop]:
+    """The model as Linear-then-activation stages (and Dropouts between them); a clear error
+    for anything else."""
     parts = list(model) if isinstance(model, (list, tuple)) else [model]
     if not parts:
         raise ValueError(f"{who}: an empty list; give {SUPPORTED}")
-    stages: list[_Dense] = []
+    stages: list[_Dense | _Drop] = []
     for part in parts:
         stages.extend(_stages_of(part, who))
+    dense = _dense(stages)
     if not stages:
         raise ValueError(f"{who}: only empty lists; give {SUPPORTED}")
-    for a, b in zip(stages, stages[1:]):
+    if not dense:
+        raise ValueError(f"{who}: only Dropout, no layer with weights; give {SUPPORTED}")
+    for a, b in zip(dense, dense[1:]):
         if a.nout != b.nin:
             raise ValueError(f"{who}: the stack does not fit together: {a.name} gives {a.nout} "
                              f"output{'s' if a.nout != 1 else ''}, but the next, {b.name}, "
@@ -80,12 +99,24 @@ def _stages(model, who: str) -> list[_Dense]:
     return stages
 
 
-def _stages_of(part, who: str) -> list[_Dense]:
+def _stages_of(part, who: str) -> list[_Dense | _Drop]:
     if isinstance(part, (list, tuple)):
         return [stage for p in part for stage in _stages_of(p, who)] if part else []
+    if isinstance(part, Dropout):
+        _check_plain(part, Dropout, who)
+        return [_Drop(part)]
     if isinstance(part, MLP):
         _check_plain(part, MLP, who)
-        stages = [_layer_stage(layer, who) for layer in part.layers]
+        if part.__dict__.get("residual"):
+            raise TypeError(f"{who}: this MLP has residual=True: its skip connections "
+                            "(x + layer(x)) are not a torch.nn.Sequential; write its forward "
+                            "in PyTorch by hand")
+        dropouts = part.__dict__.get("dropouts") or []
+        stages = []
+        for i, layer in enumerate(part.layers):
+            stages.append(_layer_stage(layer, who))
+            if i < len(dropouts):
+                stages.append(_Drop(dropouts[i]))
     elif isinstance(part, Layer):
         stages = [_layer_stage(part, who)]
     elif isinstance(part, Neuron):
@@ -98,7 +129,7 @@ def _stages_of(part, who: str) -> list[_Dense]:
                 if isinstance(part, Module) else "")
         raise TypeError(f"{who} supports {SUPPORTED}; {what} is not supported{hint}")
     # every parameter must sit in a neuron that becomes a Linear: no extra weights left behind
-    mapped = {id(v) for stage in stages for n in stage.neurons for v in (*n.w, n.b)}
+    mapped = {id(v) for stage in _dense(stages) for n in stage.neurons for v in (*n.w, n.b)}
     extra = [name for name, v in part.named_parameters() if id(v) not in mapped]
     if extra:
         raise TypeError(f"{who}: {type(part).__name__} has parameters outside its neurons "
@@ -154,7 +185,9 @@ def to_torch(model: MLP | Layer | Neuron | Sequence) -> torch.nn.Sequential:
 
     Each Layer becomes Linear(nin, nout) and its activation (ReLU, Tanh, Sigmoid; nothing for
     linear); neuron j's weights are row j of Linear.weight, its bias Linear.bias[j]. A Neuron
-    is a Linear(nin, 1). The module takes a tensor of shape (batch, nin) and returns
+    is a Linear(nin, 1). A Dropout (also an MLP's dropout=p) becomes torch.nn.Dropout(p), in
+    the mode the chainrule one is in (train or eval); the rest is in training mode unless
+    every chainrule module given is in eval mode. The masks are PyTorch's own draws. The module takes a tensor of shape (batch, nin) and returns
     (batch, nout), also for one output (where the chainrule model returns a Value).
     Forward and backward agree with chainrule's to rounding (about 1e-15).
 
@@ -166,6 +199,9 @@ def to_torch(model: MLP | Layer | Neuron | Sequence) -> torch.nn.Sequential:
     modules = []
     with torch.no_grad():
         for stage in stages:
+            if isinstance(stage, _Drop):
+                modules.append(torch.nn.Dropout(stage.dropout.p))
+                continue
             # skip_init: no random weights drawn (they are overwritten at once)
             linear = torch.nn.utils.skip_init(torch.nn.Linear, stage.nin, stage.nout,
                                               dtype=torch.float64)
@@ -177,7 +213,21 @@ def to_torch(model: MLP | Layer | Neuron | Sequence) -> torch.nn.Sequential:
             activation = ACTIVATION_MODULES[stage.activation]
             if activation:
                 modules.append(getattr(torch.nn, activation)())
-    return torch.nn.Sequential(*modules)
+    net = torch.nn.Sequential(*modules)
+    parts = model if isinstance(model, (list, tuple)) else [model]
+    net.train(any(part.training for part in _flat_parts(parts)))
+    dropouts = [m for m in net if isinstance(m, torch.nn.Dropout)]
+    for ours, theirs in zip([s for s in stages if isinstance(s, _Drop)], dropouts):
+        theirs.train(ours.dropout.training)
+    return net
+
+
+def _flat_parts(parts):
+    for part in parts:
+        if isinstance(part, (list, tuple)):
+            yield from _flat_parts(part)
+        else:
+            yield part
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,11 +240,11 @@ def from_torch(module: torch.nn.Module, model: MLP | Layer | Neuron | Sequence):
 
     The module must be a Linear, or a Sequential of Linear layers (with bias), each followed
     by the model's activation at that place (ReLU, Tanh, Sigmoid, or nothing / Identity for
-    linear); Dropout is allowed anywhere (it has no weights). Any dtype or device: the numbers
+    linear); Dropout is allowed anywhere, on either side (it has no weights). Any dtype or device: the numbers
     are read as float64. On any mismatch (sizes, activations, a missing bias, a nan or inf)
     raises ValueError and changes nothing, as nn.load does.
     """
-    stages = _stages(model, "from_torch")
+    stages = _dense(_stages(model, "from_torch"))    # Dropouts have no weights to copy
     torch = _import_torch("nn.from_torch")
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch: expected a torch.nn.Module (e.g. from nn.to_torch), "

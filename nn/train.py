@@ -16,8 +16,9 @@ from autograd import UndefinedMathError, Value, no_grad
 
 from . import losses
 from ._examples import examples
+from .gradients import layer_norms, weight_groups
 from .metrics import default_threshold, is_correct
-from .module import Module
+from .module import Module, in_mode, set_mode
 from .optim import Adam, Optimizer
 from .progress import progress_bar
 
@@ -58,11 +59,18 @@ class StepResult(NamedTuple):
 @dataclass
 class History:
     """What fit() measured, one entry per epoch: mean loss, accuracy (None when not computed),
-    learning rate, and seconds since the start."""
+    learning rate, and seconds since the start. With validation data: the held-out loss and
+    accuracy (`val_loss`, `val_accuracy`). With track_grads=True: `grad_norms`, each layer's
+    weight-gradient norm per epoch, by layer name. `diverged` says why and where the run
+    stopped when it diverged (None otherwise; set on TrainingDiverged's history)."""
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     time: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    grad_norms: dict[str, list[float]] = field(default_factory=dict)
+    diverged: str | None = None
 
     @property
     def seconds(self) -> float:
@@ -70,12 +78,14 @@ class History:
         return self.time[-1] if self.time else 0.0
 
     def __repr__(self) -> str:
+        stopped = f"; diverged: {self.diverged}" if self.diverged else ""
         if not self.loss:
-            return "History(no epochs)"
+            return f"History(no epochs{stopped})"
         acc = self.accuracy[-1]
         shown = f", accuracy {acc:.1%}" if acc is not None else ""
+        held_out = f", held-out loss {self.val_loss[-1]:.4g}" if self.val_loss else ""
         return (f"History({len(self.loss)} epochs in {self.seconds:.2f} s: "
-                f"loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}{shown})")
+                f"loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}{shown}{held_out}{stopped})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +257,9 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         optimizer: Optimizer | None = None, epochs: int = 100, batch_size: int | None = None,
         seed: int | None = 0, progress: bool = True, l2: float = 0.0,
         schedule: Callable[[int], float] | None = None,
-        threshold: float | None = None, classify: bool | None = None) -> History:
+        threshold: float | None = None, classify: bool | None = None,
+        validation: tuple[Sequence, Sequence] | None = None,
+        track_grads: bool = False) -> History:
     """Train `model` on inputs X and targets y (lists, tuples or NumPy arrays); returns the
     History.
 
@@ -262,10 +274,17 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
     is True, or when it is None for a loss whose targets are class labels ("bce",
     "bce_with_logits", "cross_entropy", "hinge"); `threshold`: as for accuracy().
 
+    The model trains in training mode (Dropout active; the training loss and accuracy are
+    those of the batches as trained) and is put back in the mode it was in afterwards.
+    validation=(X_val, y_val): after each epoch, the loss (without l2) and accuracy on these
+    held-out examples, in eval mode, in history.val_loss and val_accuracy.
+    track_grads=True: each layer's weight-gradient norm (see nn.layer_grads), averaged over
+    the epoch's batches, in history.grad_norms (nn.plot.grad_norms draws them).
+
     Everything is checked before the first step (finite data, labels the loss accepts, the
     model's output against the loss, l2 >= 0, every scheduled rate finite, an optimizer over
     this model's parameters). A run whose loss becomes nan or infinite stops at once with
-    TrainingDiverged (its `.history` holds the epochs before).
+    TrainingDiverged (its `.history` holds the epochs before, with `diverged` set).
     """
     X, y = examples(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -287,13 +306,20 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
     _check_targets(trainer, model, X[0], y)
     labels = classify if classify is not None else trainer.name in CLASSIFICATION
     threshold = default_threshold(model, threshold)
+    if validation is not None:
+        validation = _held_out(validation, trainer, model)
+    if not isinstance(track_grads, bool):
+        raise TypeError(f"fit: track_grads must be True or False, got {track_grads!r}")
+    groups = weight_groups(model) if track_grads else []
 
     rng = random.Random(seed)
     order = list(range(n))
     history = History()
+    history.grad_norms.update((name, []) for name, _ in groups)
     bar = progress_bar(progress, epochs, f"training {type(model).__name__}")
     collecting = gc.isenabled()
     gc.disable()
+    restore_modes = set_mode(model, True)          # training mode; put back afterwards
     start = time.perf_counter()
     try:
         for epoch in range(epochs):
@@ -302,6 +328,7 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
             if batch_size < n:
                 rng.shuffle(order)
             total_loss, right = 0.0, 0
+            norms = [0.0] * len(groups)
             for batch, first in enumerate(range(0, n, batch_size)):
                 chosen = order[first:first + batch_size]
                 targets = [y[i] for i in chosen]
@@ -314,20 +341,54 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
                 if labels:
                     right += sum(is_correct(o, t, threshold)
                                  for o, t in zip(result.outputs, targets))
+                if groups:                  # the grads this step's update used
+                    norms = [a + b for a, b in zip(norms, layer_norms(groups))]
             history.loss.append(total_loss / n)
             history.accuracy.append(right / n if labels else None)
             history.lr.append(optimizer.lr)
-            history.time.append(time.perf_counter() - start)
+            for (name, _), norm in zip(groups, norms):
+                history.grad_norms[name].append(norm / (batch + 1))
             shown = f"loss={history.loss[-1]:.4g}"
+            if validation is not None:
+                val_loss, val_right = _evaluate(model, trainer, validation, labels, threshold)
+                history.val_loss.append(val_loss)
+                history.val_accuracy.append(val_right)
+                shown += f", held-out {val_loss:.4g}"
+            history.time.append(time.perf_counter() - start)
             if labels:
                 shown += f", acc={right / n:.1%}"
             bar.set_postfix_str(shown, refresh=False)
             bar.update(1)
     finally:
+        restore_modes()
         if collecting:
             gc.enable()
         bar.close()
     return history
+
+
+def _held_out(validation, trainer: _Trainer, model) -> tuple[list, list]:
+    """validation=(X_val, y_val), checked as the training data is."""
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError("fit: validation must be a pair (X_val, y_val) of held-out inputs and "
+                        f"targets, got {type(validation).__name__}")
+    X_val, y_val = examples(validation[0], validation[1], "fit (validation)")
+    _check_targets(trainer, model, X_val[0], y_val)
+    return X_val, y_val
+
+
+def _evaluate(model, trainer: _Trainer, validation, labels: bool, threshold: float):
+    """The loss (without l2) and the accuracy (None unless classifying) on held-out data, in
+    eval mode and without a graph."""
+    X_val, y_val = validation
+    with no_grad(), in_mode(model, False):
+        outputs = [model(x) for x in X_val]
+        value = trainer.loss(outputs, y_val)
+    loss = value.data if isinstance(value, Value) else float(value)
+    if not labels:
+        return loss, None
+    right = sum(is_correct(o, t, threshold) for o, t in zip(outputs, y_val))
+    return loss, right / len(y_val)
 
 
 def _stopped(error: TrainingDiverged, epoch: int, epochs: int, batch: int, n: int,
@@ -339,6 +400,7 @@ def _stopped(error: TrainingDiverged, epoch: int, epochs: int, batch: int, n: in
                f"{batches}: {error.reason}; try a smaller learning rate{now}, or clip the "
                "gradients (nn.clip_grad_norm). The model keeps the parameters it had before "
                f"this step; .history holds the {len(history.loss)} epochs before.")
+    history.diverged = f"in epoch {epoch + 1}, batch {batch + 1}: {error.reason}"
     return TrainingDiverged(message, error.reason, epoch + 1, batch + 1, lr, history)
 
 
@@ -379,7 +441,7 @@ def _check_targets(trainer: _Trainer, model: Callable, first_input, y: list) -> 
                                         or t != int(t) or t < 0):
             refuse(i, "class indices 0, 1, 2, ...")
     if name == "cross_entropy":            # how many classes: the model's output, under no_grad
-        with no_grad():
+        with no_grad(), in_mode(model, False):     # and in eval mode: no dropout mask drawn
             output = model(first_input)
         _check_logits(output, who)
         classes = len(output)

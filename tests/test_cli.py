@@ -138,6 +138,7 @@ def test_refused_expressions_exit_2_with_one_line_naming_what(capsys, tmp_path, 
     (["steps", "x", "=2"], "expected name=value"),
     (["steps", "x", "x=1", "x=2"], "given twice"),
     (["steps", "x", "x=nan"], "finite"),
+    (["steps", "x", "x=-1e-400"], "too small for a float"),
     (["steps", "x", "_x=1"], "cannot be a variable name"),
     (["steps", "x", "exp=1"], "cannot be a variable name"),
     (["steps", "log(x)", "x=-1"], "log(x) is undefined at x = -1.0: log needs a number > 0"),
@@ -247,6 +248,7 @@ def test_too_deep_names_the_limit_and_what_to_do(capsys, expression):
     ("exp(x*800)", "exp(x*800) overflows at x = 1.0"),
     ("(x*1e200)**2", "(x*1e200)**2 is inf at x = 1.0"),
     ("x - 1e308 - 1e308", "x - 1e308 - 1e308 is -inf"),
+    ("x * 1e-400", "the number 1e-400 is too small for a float"),      # underflow: not 0.0
 ])
 def test_overflow_anywhere_is_refused_naming_the_part(capsys, expression, named):
     err = refused(capsys, "steps", expression, "x=1")
@@ -404,6 +406,27 @@ def test_draw_to_standard_output_defaults_to_svg_and_slides_too(capfdbinary, tmp
     assert shown.startswith(b"<!DOCTYPE html>") and shown == (tmp_path / "s.html").read_bytes()
 
 
+def test_standard_output_closed_or_a_terminal(tmp_path):
+    command = f"{sys.executable} -m autograd"
+    done = subprocess.run(f"{command} steps 'x*2' x=1 >&-", shell=True, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0 and done.stderr == ""          # nothing to show it on: fine
+    done = subprocess.run(f"{command} draw 'x*2' x=1 -o - >&-", shell=True,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and done.stderr == (
+        "chainrule: error: standard output is closed: give -o the name of a file\n")
+    done = subprocess.run(f"{command} draw 'x*2' x=1 -o {tmp_path / 'g.dot'} >&-", shell=True,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and (tmp_path / "g.dot").exists()   # a file needs no stdout
+
+
+def test_a_png_is_not_written_to_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    err = refused(capsys, "draw", "x*2", "x=1", "-o", "-", "--format", "png", "--backend",
+                  "wasm")
+    assert "refusing to write a PNG to the terminal" in err
+
+
 def test_format_and_file_name_must_agree(capsys, tmp_path):
     err = refused(capsys, "draw", "x", "x=1", "-o", str(tmp_path / "a.svg"), "--format", "png")
     assert "--format png but the file name" in err and "says svg" in err
@@ -457,7 +480,7 @@ def random_expression(rng, depth=0):
     """Mostly well-formed expressions over x, y, w (some with extreme numbers), and now and
     then a slip or a hostile fragment."""
     numbers = ["0", "1", "2", "0.5", "3.7", "1e308", "1e-320", "5e-324", "710", "1e16",
-               "-1", "1e200", "0.0", "10", "1e-10"]
+               "-1", "1e200", "0.0", "10", "1e-10", "1e-400"]
     if depth > 4 or rng.random() < 0.25:
         return rng.choice(["x", "y", "w", "x", "y", *numbers])
     kind = rng.random()

@@ -281,6 +281,38 @@ def test_from_torch_reads_float32_and_skips_dropout(torch):
     assert weights(model) == expected
 
 
+@pytest.mark.torch
+def test_dropout_becomes_torch_dropout_in_the_same_mode_and_round_trips(torch):
+    model = nn.MLP(3, [5, 4, 2], activation="tanh", seed=1, dropout=0.25)
+    net = nn.to_torch(model)
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["Linear", "Tanh", "Dropout", "Linear", "Tanh", "Dropout", "Linear"]
+    assert [m.p for m in net if isinstance(m, torch.nn.Dropout)] == [0.25, 0.25]
+    assert net.training and all(m.training for m in net)        # both start in training mode
+    X = [[0.1, -0.5, 0.7], [1.2, 0.3, -0.9]]
+    model.eval()
+    net = nn.to_torch(model)
+    assert not net.training and not any(m.training for m in net)
+    out = net(torch.tensor(X)).tolist()
+    assert all(close(a, b.data) for row, x in zip(out, X) for a, b in zip(row, model(x)))
+    # in training mode torch's Dropout zeroes (about) a fraction p of a wide layer
+    wide = nn.to_torch([nn.Layer(2, 2000, "linear", seed=0), nn.Dropout(0.25)])
+    hidden = wide(torch.tensor([[1.0, -1.0]]))
+    assert abs((hidden == 0).double().mean().item() - 0.25) < 0.04
+    # a standalone Dropout between layers, in eval mode, and back again
+    stack = [nn.Layer(3, 4, "relu", seed=2), nn.Dropout(0.5).eval(), nn.Layer(4, 1, seed=3)]
+    net = nn.to_torch(stack)
+    assert [type(m).__name__ for m in net] == ["Linear", "ReLU", "Dropout", "Linear", "ReLU"]
+    assert not net[2].training and net.training      # the Layers are in training mode
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(0.5)
+    nn.from_torch(net, model := nn.MLP(3, [4, 1], "relu", "relu", seed=9, dropout=0.1))
+    assert weights(model) == [x for lin in (net[0], net[3])
+                              for row, b in zip(lin.weight.tolist(), lin.bias.tolist())
+                              for x in row + [b]]
+
+
 def torch_modules(torch):
     """Torch modules that do not fit MLP(2, [3, 1], tanh), with what the error must say."""
     L, T = torch.nn.Linear, torch.nn.Tanh
@@ -363,8 +395,12 @@ def mixed_layer():
     ([], ValueError, "empty list"),
     ([[], ()], ValueError, "only empty lists"),
     (3.0, TypeError, "float is not supported"),
+    ([nn.Dropout(0.5)], ValueError, "only Dropout, no layer with weights"),
+    (nn.MLP(2, [3, 3, 1], residual=True), TypeError, "residual=True: its skip connections"),
+    (nn.Residual(nn.Layer(2, 2)), TypeError, "Residual is not supported"),
 ], ids=["custom module", "own forward", "extra parameter", "sizes do not chain",
-        "mixed activations", "empty", "nested empty", "a number"])
+        "mixed activations", "empty", "nested empty", "a number", "only dropout",
+        "residual mlp", "residual"])
 def test_to_torch_names_what_it_does_not_support(model, error, message):
     with pytest.raises(error, match=message):
         nn.to_torch(model)

@@ -204,6 +204,26 @@ def test_a_large_graph_scales_down_to_fit(tmp_path, browser):
     assert sizes["inside"] and sizes["node"] < sizes["body"]
 
 
+def test_a_value_reused_far_away_is_laid_out_in_bounded_time_or_refused():
+    from autograd import GraphTooLargeError
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(149):
+        y = y + x                                # x used on every rank: 22,500 layout nodes
+    with pytest.raises(GraphTooLargeError, match="22,500 nodes.*slides of a part"):
+        slides_html(y, backend="dot")
+
+
+@pytest.mark.heavy
+def test_a_90_term_reuse_sum_makes_slides():
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(89):
+        y = y + x                                # 8,100 layout nodes: a budget of rounds
+    picture = Picture(backward_pass(y), backend="dot")
+    assert picture.rankdir == "LR" and "nslimit=" in picture.source
+
+
 def test_the_slides_work_in_a_real_browser(tmp_path, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -242,6 +262,8 @@ def test_the_slides_work_in_a_real_browser(tmp_path, browser):
     assert counter() == "3 / 5"
     body.send_keys(Keys.HOME)
     assert counter() == "1 / 5"
+    browser.find_element(By.CLASS_NAME, "next").send_keys(Keys.SPACE)   # one step, not two
+    assert counter() == "2 / 5"
 
 
 def test_without_scripts_every_slide_is_readable(tmp_path, browser):

@@ -1,7 +1,9 @@
 """The test suite's own rules: it never installs system packages; a missing browser is a skip
 that says what to install, or a failure where CI requires it."""
 
+import os
 import subprocess
+import sys
 
 import browser
 import pytest
@@ -38,3 +40,16 @@ def test_a_missing_browser_fails_where_it_is_required(no_browser, monkeypatch):
 def test_the_reason_names_only_what_is_missing():
     assert browser.missing_reason("/usr/bin/chromium", "/usr/bin/chromedriver") == ""
     assert browser.missing_reason("/usr/bin/chromium", None).startswith("chromedriver not found")
+
+
+def test_a_test_that_tries_to_install_system_packages_fails_at_once():
+    """conftest's guard: the command never runs (and --simulate would change nothing if it
+    did)."""
+    with pytest.raises(RuntimeError, match="tried to install system packages"):
+        subprocess.run(["apt-get", "install", "--simulate", "chainrule-no-such-package"],
+                       capture_output=True, check=False)
+    with pytest.raises(RuntimeError, match="tried to install system packages"):
+        os.system("sudo apt-get -y install --simulate chainrule-no-such-package")
+    done = subprocess.run([sys.executable, "-c", "print('other programs run')"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "other programs run\n"
