@@ -22,7 +22,7 @@ from .engine import (
     topological_order,
 )
 from .formula import Symbol
-from .render import RenderError, available_backends
+from .render import RenderError, RenderWarning, available_backends
 from .slides import slides
 from .steps import Edge, Ledger, Step, backward_steps, ledger
 
@@ -33,7 +33,7 @@ __all__ = [
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",
     "backward_steps", "Step", "Edge", "ledger", "Ledger", "Symbol", "slides",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
-    "available_backends",
+    "RenderWarning", "available_backends",
 ]
 
 __version__ = "0.1.0"
