@@ -32,8 +32,7 @@ def explain_neuron(out: Path) -> None:
 
     print("\nBackward, one node at a time: each parent gets  local derivative x upstream")
     for step in o.backward_steps():
-        print(f"  step {step.index + 1}/{step.total}, at {step.node.label}:")
-        print("    " + str(step).replace("\n", "\n    "))
+        print("  " + str(step).replace("\n", "\n  "))
     leaves = {node.label: node for node in topological_order(o) if not node.parents}
     x, w, b = leaves["x"], leaves["w"], leaves["b"]
     print("\nGradients:", ", ".join(f"do/d{v.label} = {v.grad:.4f}" for v in (x, w, b)))

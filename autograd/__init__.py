@@ -1,6 +1,10 @@
 """chainrule's engine: scalar reverse-mode autodiff for learning backprop one number at a time."""
 
+from . import _browser
+from ._clash import warn_if_clashing
 from .check import BUILTIN_OPS, GradcheckError, OpCheckError, check_op, check_ops, gradcheck
+from .codegen import Compiled, CompileError, GraphChangedError
+from .codegen import compile as compile  # public, but not in __all__ (see below)
 from .draw import DEFAULT_MAX_NODES, Graph, GraphTooLargeError, draw
 from .engine import (
     UndefinedMathError,
@@ -24,16 +28,26 @@ from .engine import (
 from .formula import Symbol
 from .render import RenderError, RenderWarning, available_backends
 from .slides import slides
-from .steps import Edge, Ledger, Step, backward_steps, ledger
+from .steps import Edge, Ledger, Pass, Step, backward_pass, backward_steps, ledger
 
 __all__ = [
     "Value", "UndefinedMathError", "no_grad", "is_grad_enabled", "define_op",
     "topological_order", "local_derivatives",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",
-    "backward_steps", "Step", "Edge", "ledger", "Ledger", "Symbol", "slides",
+    "backward_steps", "backward_pass", "Pass", "Step", "Edge", "ledger", "Ledger", "Symbol",
+    "slides",
     "draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "RenderError",
-    "RenderWarning", "available_backends",
+    "RenderWarning", "available_backends", "Compiled", "CompileError", "GraphChangedError",
+    "browser_ready",
 ]
+# autograd.compile is public but not in __all__: `from autograd import *` must not shadow
+# Python's built-in compile().
 
 __version__ = "0.1.0"
+
+browser_ready = _browser.ready    # in the browser: `await autograd.browser_ready()` before drawing
+
+warn_if_clashing()          # HIPS autograd installs the same import name: say so, and the fix
+if _browser.here():         # in the JupyterLite site: start loading the browser's Graphviz
+    _browser.preload()

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["NotAFileError", "write_atomically"]
+
+_KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISSOCK, "a socket")]
+
+
+class NotAFileError(OSError):
+    """The path names something that is not a regular file (a device, a pipe, a folder):
+    replacing it with a file would break it, so it is refused."""
 
 
 def file_mode(path: Path) -> int:
@@ -19,23 +30,74 @@ def file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def _target(path: Path) -> Path:
+    """The regular file to replace for `path`: itself, or where its symlink points (the link
+    stays a link). Refuses what is not a regular file, and read-only files."""
+    try:
+        found = os.stat(path)                   # follows symlinks: what a write would reach
+    except FileNotFoundError:
+        found = None
+    except NotADirectoryError:
+        raise NotADirectoryError(f"cannot write {path}: a part of its folder is a file, "
+                                 "not a folder") from None
+    if found is not None:
+        if not stat.S_ISREG(found.st_mode):
+            kind = next((name for test, name in _KINDS if test(found.st_mode)), "not a file")
+            raise NotAFileError(f"refusing to write {path}: it is {kind}, not a regular file; "
+                                "give the name of a file to write")
+        if not found.st_mode & 0o222 or not os.access(path, os.W_OK):
+            raise PermissionError(f"refusing to replace {path}: it is read-only (make it "
+                                  f"writable first, or write another file)")
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over
-    `path`. Creates the folder if needed; returns the path."""
+    `path`. Creates the folder if needed; returns the path.
+
+    A symlink is written through (its target is replaced, the link kept). A path that is not
+    a regular file (a device, a FIFO, a folder) is refused with NotAFileError, a read-only file
+    with PermissionError; on any failure the temporary file is removed and `path` is as it
+    was."""
+    if os.fspath(path) == "":
+        raise ValueError("no file name given: pass the path of the file to write")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target = _target(path)
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(f"cannot write {path}: {folder} is not a folder") from None
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=folder)
+    except PermissionError:
+        raise PermissionError(f"cannot write {path}: no permission to create files in "
+                              f"{folder}") from None
     try:
         with os.fdopen(handle, "wb") as file:
+            handle = None                       # the file object owns it now
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, file_mode(path))      # mkstemp makes 0600; keep the usual mode
-        os.replace(temporary, path)
+        os.chmod(temporary, file_mode(target))  # mkstemp makes 0600; keep the usual mode
+        os.replace(temporary, target)
     except BaseException:
-        try:
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                os.close(handle)
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
+    _sync_folder(folder)
     return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the rename itself to disk (POSIX; a no-op where folders cannot be opened)."""
+    with contextlib.suppress(OSError, AttributeError):
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)

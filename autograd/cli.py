@@ -1,29 +1,49 @@
 """The `chainrule` command: draw, step through, tabulate or present the backward pass of an
-expression typed on the command line."""
+expression typed on the command line.
+
+Every failure is one line on stderr and a non-zero exit (2 for a refused input, 1 for a bug:
+CHAINRULE_DEBUG=1 shows its traceback); nothing typed is ever run as Python."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
 from pathlib import Path
 
 from .draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw
-from .engine import UndefinedMathError, topological_order
+from .engine import UndefinedMathError
 from .expr import FUNCTIONS, ExpressionError, build, parse_assignments
 from .render import RenderError
-from .steps import backward_steps, ledger, node_names, value_text
+from .steps import backward_pass, ledger
+from .text import made_text, value_text
 
 __all__ = ["main"]
 
 EXAMPLE = 'chainrule draw "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.svg'
+DRAW_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
+
+
+class CommandLineError(ValueError):
+    """A refused command line (a missing folder, a format the name contradicts, ...)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (no usage block) and exit status 2."""
+
+    def error(self, message: str):
+        raise CommandLineError(f"{message} (see {self.prog} --help)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule",
         description="See backpropagation through an expression, one scalar at a time.",
         epilog=f"Example: {EXAMPLE}\nExpressions may use numbers, variables, + - * / **, "
-               f"unary minus, parentheses and {', '.join(FUNCTIONS)}.",
+               f"unary minus, parentheses and {', '.join(FUNCTIONS)}.\n"
+               "Errors are one line; CHAINRULE_DEBUG=1 shows the traceback of a crash.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -35,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     sub = command("draw", "draw the graph after backward: .svg, .png or .dot")
-    sub.add_argument("-o", "--output", required=True, help="the file to write (.svg .png .dot)")
+    sub.add_argument("-o", "--output", required=True,
+                     help="the file to write (.svg .png .dot), or - for standard output")
+    sub.add_argument("--format", choices=["svg", "png", "dot"],
+                     help="the format (default: from the file name; svg for -o -)")
     sub.add_argument("--rankdir", default="LR", choices=["LR", "TB"], help="layout direction")
     sub.add_argument("--edge-labels", action="store_true", help="write local derivatives on edges")
     _rendering(sub)
@@ -43,8 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("ledger", "print the backward pass as a table")
     sub.add_argument("--format", default="text", choices=["text", "md", "latex", "html"],
                      help="text (default), md (Markdown), latex or html")
+    command("code", "print the backward pass compiled to Python, and its result")
     sub = command("slides", "write the backward pass as an HTML slideshow")
-    sub.add_argument("-o", "--output", default="backprop.html", help="the .html file to write")
+    sub.add_argument("-o", "--output", default="backprop.html",
+                     help="the .html file to write, or - for standard output")
     _rendering(sub)
     return parser
 
@@ -57,70 +82,261 @@ def _rendering(sub: argparse.ArgumentParser) -> None:
                      help=f"refuse larger graphs (default {DEFAULT_MAX_NODES})")
 
 
+def _expression_not_an_option(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`chainrule steps "-x" x=1`: an expression that starts with - is not an option. Finds the
+    expression's place (the first argument after the command that is no option) and, if it
+    starts with -, gives it a leading space, which argparse does not read as an option and the
+    expression parser ignores."""
+    argv = list(argv)
+    commands = next((action.choices for action in parser._actions
+                     if isinstance(action, argparse._SubParsersAction)), {})
+    position = next((i for i, token in enumerate(argv) if token in commands), None)
+    if position is None:
+        return argv
+    options = commands[argv[position]]._option_string_actions
+    i = position + 1
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return argv
+        name = token.split("=", 1)[0]
+        matches = [option for option in options if option == name or
+                   (name.startswith("--") and len(name) > 2 and option.startswith(name))]
+        if token.startswith("-") and matches:
+            takes_value = options[matches[0]].nargs != 0 and "=" not in token
+            i += 2 if takes_value else 1
+            continue
+        if token[:2] in options and not token.startswith("--") and \
+                options[token[:2]].nargs != 0:           # -ofile.svg: an option and its value
+            i += 1
+            continue
+        if token.startswith("-") and len(token) > 1:
+            argv[i] = " " + token
+        return argv
+    return argv
+
+
 def run(arguments: argparse.Namespace) -> None:
+    if "=" in arguments.expression and arguments.values and "=" not in arguments.values[0]:
+        raise CommandLineError(f"the expression comes first, then the values: chainrule "
+                               f"{arguments.command} \"{arguments.values[0]}\" "
+                               f"{arguments.expression.strip()}")
     values = parse_assignments(arguments.values)
-    root, leaves = build(arguments.expression, values)
+    output = _output(arguments)
+    root, leaves = build(arguments.expression, values, check_backward=True)
     unused = sorted(set(values) - set(leaves))
     if unused:
         print(f"chainrule: note: {', '.join(unused)} not used in the expression",
               file=sys.stderr)
     if arguments.command == "steps":
-        names = node_names(root)
+        run = backward_pass(root)                # on the side: the graph's grads untouched
+        names = run.names
         print("forward:")
-        for node in topological_order(root):
+        for node in run.order:
             if node.parents:
-                print(f"  {names[id(node)]} = {_formula(node, names)} = {value_text(node.data)}")
+                print(f"  {names[id(node)]} = {made_text(node, names)} = {value_text(node.data)}")
         print("backward:")
-        for step in backward_steps(root):
-            print(f"step {step.index + 1}/{step.total}: at {names[id(step.node)]}"
-                  f" ({step.node.op or 'leaf'})")
-            print("  " + str(step).replace("\n", "\n  "))
-        print("grads: " + ", ".join(f"d{names[id(root)]}/d{name} = {value_text(leaf.grad)}"
+        for step in run.steps:
+            _print("  " + str(step).replace("\n", "\n  "))
+        print("grads: " + ", ".join(f"d{names[id(root)]}/d{name} = {value_text(run.grad(leaf))}"
                                     for name, leaf in leaves.items()))
     elif arguments.command == "ledger":
         table = ledger(root)
         text = {"text": str, "md": lambda t: t.to_markdown(), "latex": lambda t: t.to_latex(),
                 "html": lambda t: t.to_html()}[arguments.format](table)
-        print(text.rstrip("\n"))
+        _print(text.rstrip("\n"))
     elif arguments.command == "draw":
-        suffix = Path(arguments.output).suffix.lower()
-        if suffix not in (".svg", ".png", ".dot", ".gv"):
-            raise ExpressionError(f"cannot tell the format of {arguments.output!r}: "
-                                  "end the name in .svg, .png or .dot")
         root.backward()
         graph = draw(root, rankdir=arguments.rankdir, edge_labels=arguments.edge_labels,
                      max_nodes=arguments.max_nodes)
-        path = graph.save(arguments.output, backend=arguments.backend)
-        print(f"wrote {path}")
+        if output is None:
+            _write_stdout({"svg": lambda: graph.svg(backend=arguments.backend).encode("utf-8"),
+                           "png": lambda: graph.png(backend=arguments.backend),
+                           "dot": lambda: graph.source.encode("utf-8")}[arguments.format]())
+        else:
+            print(f"wrote {graph.save(output, backend=arguments.backend)}")
+    elif arguments.command == "code":
+        _print_code(arguments.expression, leaves)
     elif arguments.command == "slides":
-        from .slides import slides
-        path = slides(root, arguments.output, title=f"Backpropagation through "
-                      f"{arguments.expression}", backend=arguments.backend,
-                      max_nodes=arguments.max_nodes)
-        print(f"wrote {path}")
+        from .slides import slides, slides_html
+        title = f"Backpropagation through {arguments.expression.strip()}"
+        if output is None:
+            _write_stdout(slides_html(root, title=title, backend=arguments.backend,
+                                      max_nodes=arguments.max_nodes).encode("utf-8"))
+        else:
+            path = slides(root, output, title=title, backend=arguments.backend,
+                          max_nodes=arguments.max_nodes)
+            print(f"wrote {path}")
 
 
-def _formula(node, names: dict[int, str]) -> str:
-    """How a node was made, in its parents' names: v1 = x * w, L = tanh(v2)."""
-    parents = [names[id(parent)] for parent in node.parents]
-    if node.op == "**" and len(parents) == 1:
-        return f"{parents[0]} ** {value_text(node.local.exponent)}"
-    if len(parents) == 2:
-        return f"{parents[0]} {node.op} {parents[1]}"
-    return f"-{parents[0]}" if node.op == "neg" else f"{node.op}({parents[0]})"
+def _output(arguments: argparse.Namespace) -> Path | None:
+    """Where -o writes: None for standard output (-o -), else a path whose folder exists (a
+    missing folder is refused, not created). For draw, settles arguments.format."""
+    name = getattr(arguments, "output", None)
+    if name is None:
+        return None
+    if name == "-":
+        if arguments.command == "draw":
+            arguments.format = arguments.format or "svg"
+        return None
+    if not name or name.endswith(("/", os.sep)):
+        raise CommandLineError(f"-o {name!r} is not a file name: give one, such as "
+                               f"{'neuron.svg' if arguments.command == 'draw' else 'backprop.html'}"
+                               ", or - for standard output")
+    path = Path(name)
+    if arguments.command == "draw":
+        from_name = DRAW_FORMATS.get(path.suffix.lower())
+        if from_name is None:
+            raise CommandLineError(f"cannot tell the format of {name!r}: end the name in .svg, "
+                                   ".png or .dot")
+        if arguments.format and arguments.format != from_name:
+            raise CommandLineError(f"--format {arguments.format} but the file name {name!r} "
+                                   f"says {from_name}: make them agree")
+        arguments.format = from_name
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise CommandLineError(f"cannot write {name}: the folder {folder} {what} "
+                               f"(create it first: mkdir -p {folder})")
+    return path
+
+
+def _print_code(expression: str, leaves: dict) -> None:
+    """`chainrule code`: the generated function, then (as comments) its result."""
+    from .codegen import compile as compile_graph
+    from .expr import _build, parse
+
+    tree, names = parse(expression), list(leaves)
+
+    def fn(*xs):
+        return _build(tree, dict(zip(names, xs)))
+    fn.__qualname__ = expression                       # named in the generated code's header
+    compiled = compile_graph(fn, *leaves.values())
+    values = [leaf.data for leaf in leaves.values()]
+    value, grads = compiled(*values)
+    _print(compiled.source.rstrip("\n"))
+    given = ", ".join(f"{name}={value_text(x)}" for name, x in zip(compiled.arguments, values))
+    print(f"\n# {compiled.name}({given}) returns")
+    print(f"#   value: {value_text(value)}")
+    for name, grad in zip(compiled.arguments, grads):
+        print(f"#   d/d{name}: {value_text(grad)}")
+
+
+def _print(text: str) -> None:
+    """Print, writing characters the terminal's encoding lacks (∂ on a legacy Windows code
+    page) as escapes instead of failing."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "ascii"
+        print(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _write_stdout(data: bytes) -> None:
+    if sys.stdout is None:                      # started with stdout closed (>&-)
+        raise CommandLineError("standard output is closed: give -o the name of a file")
+    if data.startswith(b"\x89PNG") and sys.stdout.isatty():
+        raise CommandLineError("refusing to write a PNG to the terminal: redirect it "
+                               "(> graph.png) or give -o the name of a file")
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:                          # a text-only stream (e.g. in a notebook)
+        sys.stdout.write(data.decode("utf-8", "backslashreplace"))
+    else:
+        buffer.write(data)
+        buffer.flush()
+
+
+# Refused inputs: the message says what and why (exit 2).
+REFUSED = (ExpressionError, CommandLineError, UndefinedMathError, GraphTooLargeError,
+           RenderError, ValueError, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0, or 2 for a refused input)."""
-    arguments = _parser().parse_args(argv)
-    try:
-        run(arguments)
-    except (ExpressionError, UndefinedMathError, GraphTooLargeError, RenderError,
-            OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"chainrule: error: {message}", file=sys.stderr)
-        return 2
+    """Run the command line; returns the exit status: 0, 2 for a refused input, 1 for a bug
+    (one line each; CHAINRULE_DEBUG=1 shows the traceback), 130 when interrupted."""
+    with _printable_streams():
+        try:
+            parser = _parser()
+            argv = sys.argv[1:] if argv is None else argv
+            try:
+                arguments = parser.parse_args(_expression_not_an_option(parser, argv))
+            except SystemExit as done:          # --help and friends
+                return done.code if isinstance(done.code, int) else 0
+            run(arguments)
+            if sys.stdout is not None:          # None when started with stdout closed (>&-)
+                sys.stdout.flush()
+        except BrokenPipeError:                 # chainrule steps ... | head: not an error
+            _silence_stdout()
+            return 1
+        except KeyboardInterrupt:
+            _say("chainrule: interrupted")
+            return 130
+        except REFUSED as error:
+            if _debug():
+                raise
+            message = _one_line(error)
+            if isinstance(error, UnicodeError):
+                message = f"text that is not valid UTF-8 ({message})"
+            _say(f"chainrule: error: {message}")
+            return 2
+        except (RecursionError, MemoryError) as error:
+            if _debug():
+                raise
+            what = "too deeply nested" if isinstance(error, RecursionError) else "too large"
+            _say(f"chainrule: error: the expression is {what} to work through here; "
+                 "make it smaller")
+            return 2
+        except Exception as error:              # a bug: still one line, never a traceback
+            if _debug():
+                raise
+            _say(f"chainrule: internal error: {type(error).__name__}: {_one_line(error)} "
+                 "(a bug in chainrule: please report it with the command; "
+                 "CHAINRULE_DEBUG=1 shows the traceback)")
+            return 1
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else "") or type(error).__name__
+
+
+def _debug() -> bool:
+    return os.environ.get("CHAINRULE_DEBUG", "") not in ("", "0")
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
+        sys.stderr.flush()
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null, so that Python's final flush does not
+    print a second error (the pattern the Python docs give for SIGPIPE)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@contextlib.contextmanager
+def _printable_streams():
+    """Print any text, even a file name with bytes that are not UTF-8, without a
+    UnicodeEncodeError: unprintable characters come out as backslash escapes."""
+    changed = []
+    for stream in (sys.stdout, sys.stderr):
+        errors = getattr(stream, "errors", None)
+        if errors == "strict" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors="backslashreplace")
+                changed.append((stream, errors))
+    try:
+        yield
+    finally:
+        for stream, errors in changed:
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors=errors)
 
 
 if __name__ == "__main__":

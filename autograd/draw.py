@@ -17,7 +17,7 @@ import graphviz
 
 from ._files import write_atomically
 from .engine import Value, local_derivatives, topological_order
-from .steps import node_names, value_text
+from .text import node_names, value_text
 
 __all__ = ["draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES", "label_text",
            "record_field"]

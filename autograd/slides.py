@@ -1,48 +1,387 @@
-"""Slides for class: one self-contained HTML file, one slide per step of the backward pass."""
+"""Slides for class: the forward pass, a slide per step of the backward pass and a summary, on
+one layout of the graph that scales to fill the screen; as one self-contained HTML file, or as
+a list of Slides (title, text, SVG) for other formats."""
 
 from __future__ import annotations
 
+import copy
 import html
+import json
 import os
-import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._files import write_atomically
-from .draw import DEFAULT_MAX_NODES
+from .draw import DEFAULT_MAX_NODES, FONT, HIGHLIGHT, GraphTooLargeError, _field, _quoted
 from .engine import Value
-from .steps import backward_steps, value_text
+from .steps import Pass, Step, backward_pass, inline_svg
+from .text import made_text, value_text
 
-__all__ = ["slides", "slides_html"]
+__all__ = ["slides", "slides_html", "deck", "Slide", "Frame", "Picture"]
+
+SVG = "http://www.w3.org/2000/svg"
+ET.register_namespace("", SVG)
+ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+
+DIGITS = 4                       # significant digits on the picture (the text has 6)
+NOW = "#c0392b"                  # what the current step does: its edges, labels and totals
+PAST = "#8a8a8a"                 # contributions already passed back
+UNKNOWN = "#9a9a9a"              # a grad not reached yet ('grad ?')
+# The boxes a slide gives its graph at 1024x768 and 1920x1080 (CSS pixels), and the body text
+# there: "auto" lays the graph out both ways and keeps the one whose text is larger.
+SCREENS = ((990.0, 545.0, 16.9), (1880.0, 850.0, 23.8))
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What one slide changes on the picture: totals that changed (node key -> text), the
+    node of the step, the edges it passes contributions along, and which totals it changed.
+    A slide shows every frame up to its own applied in turn (reset shows the forward pass)."""
+    grads: dict[str, str] = field(default_factory=dict)
+    current: str | None = None
+    edges: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One slide: its kind ("forward", "step" or "summary"), a title, the explanation as plain
+    text, and the graph as this slide shows it (SVG with a viewBox and no fixed size: it
+    scales to any box). `step` is the Step of a step slide."""
+    kind: str
+    title: str
+    text: str
+    svg: str
+    step: Step | None = None
+
+
+class Picture:
+    """One layout of the graph for a whole deck: laid out once with every text at its widest
+    (each node's widest total, every contribution on its own edge), then shown slide by slide
+    by changing only texts and colours, so that no node moves.
+
+    rankdir "LR" (boxes of three lines: how it was made, data, grad), "TB" (one line per node)
+    or "auto": both laid out, the one whose text comes out larger on a projector is kept."""
+
+    def __init__(self, run: Pass, backend: str = "auto", rankdir: str = "auto",
+                 max_nodes: int = DEFAULT_MAX_NODES) -> None:
+        if rankdir not in ("auto", "LR", "TB"):
+            raise ValueError(f"slides: rankdir must be 'auto', 'LR' or 'TB', got {rankdir!r}")
+        if len(run.order) > max_nodes:
+            raise GraphTooLargeError(
+                f"slides: this graph has {len(run.order):,} nodes, more than "
+                f"max_nodes={max_nodes:,}; slides that large are unreadable. Make slides of a "
+                f"part of it, or raise the limit: max_nodes={len(run.order)}")
+        self.run = run
+        self.keys = {node: f"n{i}" for i, node in enumerate(run.order)}
+        self.edges = {(node, position): f"{self.keys[node]}-{position}"
+                      for node in run.order for position in range(len(node.parents))}
+        self.contribution: dict[tuple[Value, int], float] = {}
+        widest = {node: self.grad_text(None) for node in run.order}
+        widest[run.root] = self.grad_text(1.0)
+        for step in run.steps:
+            for position, edge in enumerate(step.edges):
+                self.contribution[(step.node, position)] = edge.contribution
+                widest[edge.parent] = max(widest[edge.parent], self.grad_text(edge.grad_after),
+                                          key=_width)
+        from .render import dot_to_svg
+        size = _layout_size(run.order)
+        if size > MAX_LAYOUT:
+            raise GraphTooLargeError(
+                f"slides: laying this graph out means placing {size:,} nodes (values used far "
+                "from where they were made, as x in x + x + ... + x, each need a hidden node "
+                "per rank they cross): minutes of layout, and slides nobody could read. Make "
+                "slides of a part of it: slides(some_node, path)")
+        if rankdir == "auto":           # both ways only while a layout is quick
+            rankdir = "auto" if size <= FREE_LAYOUT else "LR"
+        best = None
+        for direction in (("LR", "TB") if rankdir == "auto" else (rankdir,)):
+            source = self._source(direction, widest, _layout_limits(len(run.order), size))
+            tree = _tree(dot_to_svg(source, backend=backend))
+            score = _score(tree)
+            if best is None or score > best[0]:
+                best = (score, direction, source, tree)
+        _, self.rankdir, self.source, self._tree = best
+
+    @staticmethod
+    def grad_text(grad: float | None) -> str:
+        return "grad ?" if grad is None else f"grad {value_text(grad, DIGITS)}"
+
+    def _source(self, rankdir: str, widest: dict[Value, str], limits: str = "") -> str:
+        names = self.run.names
+        lines = [
+            "digraph slides {",
+            f'  graph [rankdir={rankdir}, fontname="{FONT}", bgcolor="white", nodesep=0.1, '
+            f"ranksep=0.18, pad=0.05{limits}];",
+            f'  node [fontname="{FONT}", fontsize=16, style="rounded,filled", '
+            'fillcolor="white", penwidth=1.2, margin="0.07,0.03"];',
+            f'  edge [fontname="{FONT}", fontsize=15, color="#555555", arrowsize=0.6];',
+        ]
+        for node, key in self.keys.items():
+            name, data = names[id(node)], value_text(node.data, DIGITS)
+            head = f"{name} = {made_text(node, names)}" if node.parents else name
+            if rankdir == "LR":        # a box of three lines
+                text = _quoted("\n".join([head, f"data {data}", widest[node]]))
+                lines.append(f'  {key} [id="{key}", shape=box, label={text}];')
+            else:                      # one line: x = 2.0 | grad -1.5
+                text = f"{_field(f'{head} = {data}')} | {_field(widest[node])}"
+                lines.append(f'  {key} [id="{key}", shape=Mrecord, label="{text}"];')
+        for (node, position), key in self.edges.items():
+            label = value_text(self.contribution[(node, position)], DIGITS)
+            parent = self.keys[node.parents[position]]
+            lines.append(f'  {parent} -> {self.keys[node]} [id="{key}", '
+                         f"label={_quoted(label)}];")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    # -- slides ---------------------------------------------------------------------------
+
+    def frames(self) -> list[Frame]:
+        """One frame per slide: the forward pass, each step, the summary."""
+        run, frames = self.run, [Frame()]
+        for step in run.steps:
+            grads = {self.keys[edge.parent]: self.grad_text(edge.grad_after)
+                     for edge in step.edges}
+            if step.index == 0:
+                grads = {self.keys[run.root]: self.grad_text(1.0), **grads}
+            changed = tuple(dict.fromkeys(
+                ([self.keys[run.root]] if step.index == 0 else [])
+                + [self.keys[edge.parent] for edge in step.edges]))
+            frames.append(Frame(grads, self.keys[step.node],
+                                tuple(self.edges[(step.node, p)] for p in range(len(step.edges))),
+                                changed))
+        leaves = tuple(key for node, key in self.keys.items() if not node.parents)
+        frames.append(Frame(changed=leaves))
+        return frames
+
+    def svg(self, frames: list[Frame], upto: int) -> str:
+        """The picture as slide `upto` shows it (frames 0..upto applied in turn)."""
+        tree = copy.deepcopy(self._tree)
+        groups = {g.get("id"): g for g in tree.iter(f"{{{SVG}}}g") if g.get("id")}
+        grads: dict[str, str] = {}
+        shown: set[str] = set()
+        for frame in frames[:upto + 1]:
+            grads.update(frame.grads)
+            shown.update(frame.edges)
+        frame = frames[upto]
+        for key in self.keys.values():
+            group = groups[key]
+            grad = group.findall(f"{{{SVG}}}text")[-1]
+            grad.text = grads.get(key, self.grad_text(None))
+            if key not in grads:
+                grad.set("fill", UNKNOWN)
+            elif key in frame.changed:        # colour only: bold would outgrow the box
+                grad.set("fill", NOW)
+            if key == frame.current:
+                _shape(group).set("fill", HIGHLIGHT)
+        for key in self.edges.values():
+            group = groups[key]
+            label = group.find(f"{{{SVG}}}text")
+            if key in frame.edges:
+                for part in group:
+                    if part.tag == f"{{{SVG}}}path":
+                        part.set("stroke", NOW)
+                        part.set("stroke-width", "2.5")
+                    elif part.tag == f"{{{SVG}}}polygon":
+                        part.set("stroke", NOW)
+                        part.set("fill", NOW)
+                label.set("fill", NOW)
+                label.set("font-weight", "bold")
+            elif key in shown:
+                label.set("fill", PAST)
+            else:
+                label.set("visibility", "hidden")
+        return ET.tostring(tree, encoding="unicode")
+
+# dot lays out an edge that crosses k ranks as k - 1 hidden nodes (a contribution's label is
+# one of them) and places them all by network simplex, rounds until optimal: a value used far
+# down the graph (x + x + ... + x) makes thousands, and minutes of layout. Past FREE_LAYOUT,
+# the layout gets a budget of rounds, as draw() gives its own (see draw.py); past MAX_LAYOUT
+# (a 90-term x + x + ... + x is 8,100) slides are refused: their layout takes minutes.
+FREE_LAYOUT = 1_000
+MAX_LAYOUT = 10_000
+ROUNDS_BUDGET = 6.4e9          # rounds x size^2
+ORDERING_BUDGET = 6_000
+
+
+def _layout_size(order: list[Value]) -> int:
+    """How many nodes dot will lay out for the picture, hidden ones included: a value two
+    ranks after its latest parent (its label between), a leaf two before its first use."""
+    rank: dict[Value, int] = {}
+    first_use: dict[Value, int] = {}
+    for node in order:
+        if node.parents:
+            rank[node] = max(rank[parent] for parent in node.parents) + 2
+            for parent in node.parents:
+                if not parent.parents:
+                    first_use[parent] = min(first_use.get(parent, rank[node]), rank[node])
+        else:
+            rank[node] = 0
+    rank.update((leaf, use - 2) for leaf, use in first_use.items())
+    return len(order) + sum(rank[node] - rank[parent] - 1
+                            for node in order for parent in node.parents)
+
+
+def _layout_limits(drawn: int, size: int) -> str:
+    """Graph attributes that keep dot's layout time bounded (none for ordinary graphs)."""
+    if size <= FREE_LAYOUT:
+        return ""
+    return (f", nslimit={ROUNDS_BUDGET / size ** 2 / drawn:.3g}, "
+            f"mclimit={min(1.0, ORDERING_BUDGET / size):.2g}")
+
+
+def _tree(svg: str) -> ET.Element:
+    """Graphviz's SVG as a tree whose size comes from its viewBox alone (it fills its box)."""
+    tree = ET.fromstring(inline_svg(svg).encode("utf-8"))
+    for attribute in ("width", "height"):
+        tree.attrib.pop(attribute, None)
+    tree.set("preserveAspectRatio", "xMidYMid meet")
+    return tree
+
+
+def _score(tree: ET.Element) -> float:
+    """How large node text comes out against body text on the worse of the two screens."""
+    width, height = (float(v) for v in tree.get("viewBox").split()[2:])
+    return min(min(box_w / width, box_h / height) * 16 / body for box_w, box_h, body in SCREENS)
+
+
+def _shape(group: ET.Element) -> ET.Element:
+    return next(e for e in group if e.tag in (f"{{{SVG}}}path", f"{{{SVG}}}polygon"))
+
+
+def _width(text: str) -> float:
+    """Roughly how wide a text is set (digits and letters one unit, . and - less)."""
+    return sum(0.45 if c in ".-,:; " else 1.0 for c in text)
+
+
+# ---------------------------------------------------------------------------------------------
+# The slides' texts, and the deck as Slides or as one HTML file
+
+
+def _texts(run: Pass, title: str) -> list[tuple[str, str, str, Step | None]]:
+    """(kind, title, explanation, step) for each slide: forward pass, steps, summary."""
+    names, root = run.names, run.name(run.root)
+    leaves = [node for node in run.order if not node.parents]
+    made = [f"{names[id(node)]} = {made_text(node, names)} = "
+            f"{made_text(node, names, values=True)} = {value_text(node.data)}"
+            for node in run.order if node.parents]
+    texts = [("forward", f"{title}: the forward pass",
+              f"Each node's data comes from its parents', from the leaves to {root}: "
+              + ";  ".join(made), None)]
+    for step in run.steps:
+        if step.index == 0:
+            heading = f"{step.header}: the seed d{root}/d{root} = 1"
+        else:
+            heading = (f"{step.header}: upstream d{root}/d{step.name(step.node)} = "
+                       f"{value_text(step.upstream)}")
+        texts.append(("step", heading, "\n".join(line[2:] for line in step.lines()[1:]), step))
+
+    def grads(nodes: list[Value]) -> str:
+        return ",  ".join(f"d{root}/d{names[id(node)]} = {value_text(run.grad(node))}"
+                          for node in nodes)
+    summary = (f"The leaves: {grads(leaves)}\nInside: "
+               f"{grads([node for node in reversed(run.order) if node.parents])}")
+    texts.append(("summary", f"Done: every grad of {root} in this pass", summary, None))
+    return texts
+
+
+def deck(root: Value, title: str | None = None, backend: str = "auto",
+         max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto") -> list[Slide]:
+    """The slides of the backward pass from `root`: the forward pass, one slide per step and a
+    summary of every grad, each with its own SVG of the one layout (for pictures, handouts or
+    a stepper). The numbers are this pass's, computed on the side: no grad is changed."""
+    run = backward_pass(root)
+    picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes)
+    frames = picture.frames()
+    title = title or f"Backpropagation through {run.name(root)}"
+    return [Slide(kind, heading, text, picture.svg(frames, index), step)
+            for index, (kind, heading, text, step) in enumerate(_texts(run, title))]
+
 
 _STYLE = """
-body { margin: 0; font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif;
-       background: #fafafa; color: #222; }
-header { display: flex; align-items: center; gap: 1em; padding: 0.6em 1.2em;
-         background: #2d3e50; color: white; }
-header h1 { font-size: 1.1em; margin: 0; flex: 1; font-weight: normal; }
-header button { font-size: 1em; padding: 0.3em 0.9em; cursor: pointer; }
-#counter { font-variant-numeric: tabular-nums; min-width: 4.5em; text-align: center; }
-.slide { padding: 1em 2em; }
-.slide h2 { font-size: 1.2em; margin: 0.2em 0 0.6em; }
-.graph { overflow-x: auto; background: white; border: 1px solid #ddd; padding: 0.5em; }
-.graph svg { max-width: 100%; height: auto; }
-pre.explanation { font-size: 1.25em; background: #fff8e1; border-left: 4px solid #ffc107;
-                  padding: 0.8em 1em; white-space: pre-wrap; }
-.grads { color: #555; }
-@media print { .slide { display: block !important; page-break-after: always; }
-               header button { display: none; } }
+html { font-size: clamp(13px, 2.2vh, 40px); }
+body { margin: 0; height: 100vh; display: grid; grid-template-columns: minmax(0, 1fr) auto;
+       grid-template-rows: auto minmax(0, 1fr) auto; background: #fafafa; color: #222;
+       font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; }
+.bar { grid-row: 1; grid-column: 1 / 3; background: #2d3e50; }
+.slide { display: contents; }
+.slide[hidden] { display: none; }
+h2 { grid-row: 1; grid-column: 1; z-index: 1; margin: 0; padding: 0.3rem 0.5rem;
+     font-size: 1rem; color: white; }
+nav { grid-row: 1; grid-column: 2; z-index: 1; display: flex; align-items: center;
+      gap: 0.8em; padding: 0.2rem 0.5rem; color: white; font-size: 0.8rem; }
+nav button { font-size: 1em; padding: 0.2em 0.8em; cursor: pointer; }
+.counter { font-variant-numeric: tabular-nums; min-width: 4.5em; text-align: center; }
+.graph { grid-row: 2; grid-column: 1 / 3; min-height: 0; margin: 0.3rem 0.5rem 0;
+         background: white; border: 1px solid #ddd; }
+.graph svg { display: block; width: 100%; height: 100%; }
+pre { grid-row: 3; grid-column: 1 / 3; box-sizing: content-box; height: calc(var(--lines) * 1.3em);
+      overflow: auto; margin: 0.3rem 0.5rem 0.4rem; padding: 0.3rem 0.8rem;
+      font: 1rem/1.3 "DejaVu Sans Mono", Consolas, Menlo, monospace;
+      background: #fff8e1; border-left: 4px solid #ffc107; white-space: pre-wrap; }
+/* without scripts: the graph at the end of the pass, then every slide's text in turn */
+.no-script body { display: block; height: auto; }
+.no-script .slide { display: block; }
+.no-script h2 { color: #222; padding: 0.8rem 1rem 0; }
+.no-script .graph { height: 70vh; }
+.no-script pre { height: auto; }
+.no-script nav, .no-script .bar { display: none; }
 """
 
+# Shows slide k: a fresh copy of the one picture, then frames 0..k applied in turn (the same
+# rules as Picture.svg; tests/test_slides.py checks that both show the same). Everything is
+# looked up inside the element of class chainrule-deck around the script, so that several
+# decks can share a page.
 _SCRIPT = """
-(function () {
-  var slides = document.querySelectorAll(".slide");
-  var counter = document.getElementById("counter");
-  var previous = document.getElementById("previous");
-  var next = document.getElementById("next");
+(function (deck) {
+  var data = JSON.parse(deck.querySelector("script.frames").textContent);
+  var frames = data.frames, colour = data.colours;
+  var slides = deck.querySelectorAll(".slide");
+  var graph = deck.querySelector(".graph");
+  var pristine = graph.querySelector("svg");        // shown as at the end (for no scripts):
+  pristine.querySelectorAll("text").forEach(function (text) {       // back to the bare layout
+    ["fill", "visibility", "font-weight"].forEach(function (a) { text.removeAttribute(a); });
+  });
+  pristine = pristine.cloneNode(true);
+  var counter = deck.querySelector(".counter");
+  var previous = deck.querySelector(".previous");
+  var next = deck.querySelector(".next");
   var current = 0;
+  function apply(k) {
+    var svg = pristine.cloneNode(true);
+    graph.replaceChild(svg, graph.querySelector("svg"));
+    var grads = {}, shown = {}, frame = frames[k];
+    for (var j = 0; j <= k; j++) {
+      Object.assign(grads, frames[j].grads);
+      frames[j].edges.forEach(function (key) { shown[key] = true; });
+    }
+    svg.querySelectorAll("g.node").forEach(function (group) {
+      var texts = group.querySelectorAll("text"), grad = texts[texts.length - 1];
+      grad.textContent = grads[group.id] || "grad ?";
+      if (!(group.id in grads)) { grad.setAttribute("fill", colour.unknown); }
+      else if (frame.changed.indexOf(group.id) >= 0) {
+        grad.setAttribute("fill", colour.now); }
+      if (group.id === frame.current) {
+        group.querySelector("path, polygon").setAttribute("fill", colour.highlight); }
+    });
+    svg.querySelectorAll("g.edge").forEach(function (group) {
+      var label = group.querySelector("text");
+      if (frame.edges.indexOf(group.id) >= 0) {
+        group.querySelectorAll("path, polygon").forEach(function (part) {
+          part.setAttribute("stroke", colour.now);
+          if (part.tagName === "path") { part.setAttribute("stroke-width", "2.5"); }
+          else { part.setAttribute("fill", colour.now); }
+        });
+        label.setAttribute("fill", colour.now); label.setAttribute("font-weight", "bold");
+      } else if (shown[group.id]) { label.setAttribute("fill", colour.past); }
+      else { label.setAttribute("visibility", "hidden"); }
+    });
+  }
   function show(k) {
     current = Math.max(0, Math.min(slides.length - 1, k));
     for (var j = 0; j < slides.length; j++) { slides[j].hidden = (j !== current); }
+    apply(current);
     counter.textContent = (current + 1) + " / " + slides.length;
     previous.disabled = current === 0;
     next.disabled = current === slides.length - 1;
@@ -50,67 +389,64 @@ _SCRIPT = """
   previous.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
   document.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowRight" || event.key === "PageDown" || event.key === " ") {
+    var onButton = event.target.tagName === "BUTTON";   // its own click already moves
+    if (event.key === "ArrowRight" || event.key === "PageDown" ||
+        (event.key === " " && !onButton)) {
       show(current + 1); event.preventDefault();
     } else if (event.key === "ArrowLeft" || event.key === "PageUp") {
       show(current - 1); event.preventDefault();
     } else if (event.key === "Home") { show(0); } else if (event.key === "End") {
       show(slides.length - 1); }
   });
+  document.documentElement.classList.remove("no-script");
   show(0);
-})();
+})(document.currentScript.closest(".chainrule-deck"));
 """
 
 
-def _inline_svg(svg: str) -> str:
-    """An SVG document as an element to put inside HTML (no XML prolog or doctype)."""
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
-    return re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
-
-
 def slides_html(root: Value, title: str | None = None, backend: str = "auto",
-                max_nodes: int = DEFAULT_MAX_NODES) -> str:
-    """The slideshow as one HTML string (runs the backward pass from `root`)."""
-    steps = list(backward_steps(root))
-    title = title or f"Backpropagation through {steps[0].name(root)}"
-    parts = []
-    for step in steps:
-        node = step.name(step.node)
-        svg = _inline_svg(step.draw(max_nodes=max_nodes).svg(backend=backend))
-        if step.index == 0:
-            heading = f"Step 1: seed d{node}/d{node} = 1, then pass it to {node}'s parents"
-        else:
-            heading = (f"Step {step.index + 1}: at {node} ({step.node.op}), "
-                       f"upstream d{step.name(root)}/d{node} = {value_text(step.upstream)}")
-        parts.append(
-            f'<section class="slide" data-step="{step.index + 1}">'
-            f"<h2>{html.escape(heading)}</h2>"
-            f'<div class="graph">{svg}</div>'
-            f'<pre class="explanation">{html.escape(str(step))}</pre>'
-            "</section>")
-    leaves = [n for n in steps[-1]._run.order if not n.parents]
-    grads = ", ".join(f"d{steps[0].name(root)}/d{steps[0].name(leaf)} = {value_text(leaf.grad)}"
-                      for leaf in leaves)
-    parts[-1] = parts[-1].replace(
-        "</section>", f'<p class="grads">Done. {html.escape(grads)}</p></section>')
+                max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto") -> str:
+    """The slideshow as one HTML string: one picture of the graph, the slides' texts, and
+    what each slide changes on the picture (so the file grows with the graph, not its square)."""
+    run = backward_pass(root)
+    picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes)
+    picture_frames = picture.frames()
+    frames = [{"grads": f.grads, "current": f.current, "edges": list(f.edges),
+               "changed": list(f.changed)} for f in picture_frames]
+    title = title or f"Backpropagation through {run.name(root)}"
+    texts = _texts(run, title)
+    lines = min(6, max(3, *(text.count("\n") + 1 for kind, _, text, _ in texts
+                            if kind == "step")))
+    sections = "".join(
+        f'<section class="slide {kind}" data-kind="{kind}"><h2>{html.escape(heading)}</h2>'
+        f"<pre>{html.escape(text)}</pre></section>"
+        for kind, heading, text, _ in texts)
+    colours = {"now": NOW, "past": PAST, "unknown": UNKNOWN, "highlight": HIGHLIGHT}
+    data = json.dumps({"colours": colours, "frames": frames},
+                      separators=(",", ":")).replace("<", "\\u003c")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en" class="no-script"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<header><h1>{html.escape(title)}</h1>"
-        '<button id="previous" type="button" title="previous (left arrow)">&larr; previous'
-        '</button><span id="counter"></span>'
-        '<button id="next" type="button" title="next (right arrow)">next &rarr;</button>'
-        "</header><main>" + "".join(parts) + f"</main><script>{_SCRIPT}</script></body></html>\n")
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f'<body class="chainrule-deck" style="--lines: {lines}"><div class="bar"></div><nav>'
+        '<button class="previous" type="button" title="previous (left arrow)">&larr; previous'
+        '</button><span class="counter"></span>'
+        '<button class="next" type="button" title="next (right arrow)">next &rarr;</button>'
+        f'</nav><div class="graph">{picture.svg(picture_frames, len(frames) - 1)}</div>'
+        f"{sections}"
+        f'<script type="application/json" class="frames">{data}</script>'
+        f"<script>{_SCRIPT}</script></body></html>\n")
 
 
 def slides(root: Value, path: str | os.PathLike, title: str | None = None,
-           backend: str = "auto", max_nodes: int = DEFAULT_MAX_NODES) -> Path:
-    """Write the backward pass from `root` as a self-contained HTML slideshow at `path`:
-    one slide per step (the graph as it stands, the chain rule with its numbers), previous
-    and next buttons, arrow keys, a slide counter. No network, no other files."""
+           backend: str = "auto", max_nodes: int = DEFAULT_MAX_NODES,
+           rankdir: str = "auto") -> Path:
+    """Write the backward pass from `root` as a self-contained HTML slideshow at `path`: the
+    forward pass, a slide per step (the graph in one layout with the step's node highlighted,
+    the chain rule with its numbers), a summary of every grad; buttons, arrow keys, a counter.
+    The graph scales to fill the screen. No network, no other files; no grad is changed."""
     path = Path(path)
-    document = slides_html(root, title=title, backend=backend, max_nodes=max_nodes)
+    document = slides_html(root, title=title, backend=backend, max_nodes=max_nodes,
+                           rankdir=rankdir)
     write_atomically(path, document.encode("utf-8"))
     return path

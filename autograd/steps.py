@@ -1,82 +1,163 @@
-"""The chain rule one node at a time: backward_steps(), Step, and the ledger of a backward pass."""
+"""The chain rule one node at a time: the backward pass computed on the side (what every view
+shows), backward_steps() (backward() itself, one node per step), Step, and the ledger."""
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .engine import Value, local_derivatives, start_backward, topological_order, undo_backward
-from .formula import Symbol, latex_name, local_formulas
+from .engine import (
+    UndefinedMathError,
+    Value,
+    local_derivatives,
+    start_backward,
+    topological_order,
+    undefined_derivative,
+    undo_backward,
+)
+from .formula import Symbol, local_formulas
+from .text import (
+    factor_text,
+    latex_name,
+    latex_number,
+    latex_text,
+    node_names,
+    value_text,
+)
 
-__all__ = ["Edge", "Step", "backward_steps", "Ledger", "ledger", "node_names", "value_text"]
-
-
-def value_text(x: float) -> str:
-    """A value as the steps print it: -3.0, 0.5, 0.707107 (6 significant digits)."""
-    text = f"{x:.6g}"
-    return text + ".0" if text.lstrip("-").isdigit() else text
-
-
-def node_names(root: Value, order: list[Value] | None = None) -> dict[int, str]:
-    """A name for every node, by id: its label, or a stable generated one (v1, v2, ... in
-    forward order; the root, if unlabelled, is L). Same graph, same names."""
-    order = topological_order(root) if order is None else order
-    taken = {node.label for node in order if node.label}
-    names: dict[int, str] = {}
-    counter = 0
-    for node in order:
-        if node.label:
-            names[id(node)] = node.label
-        elif node is root and "L" not in taken:
-            names[id(node)] = "L"
-        else:
-            counter += 1
-            while f"v{counter}" in taken:
-                counter += 1
-            names[id(node)] = f"v{counter}"
-    return names
+__all__ = ["Edge", "Step", "Pass", "backward_pass", "backward_steps", "Ledger", "ledger",
+           "node_names", "value_text"]
 
 
 @dataclass(frozen=True)
 class Edge:
-    """One parent's share of a step: contribution = local * upstream, added to parent.grad."""
+    """One parent's share of a step: contribution = local * upstream, added to d root / d parent.
+
+    grad_before and grad_after are d root / d parent in this pass (from zero) before and after
+    this contribution; `first` says whether it is the parent's first contribution."""
     parent: Value
-    local: float            # d node / d parent
+    local: float            # d node / d parent, holding the node's other inputs fixed
     contribution: float     # local * upstream
     grad_before: float
     grad_after: float
     formula: Symbol | None  # the local derivative as a formula in the nodes' names
+    first: bool = True
 
 
-class _Run:
-    """What every step of one backward_steps() run shares: the graph, names, and what each
-    step changed, so a step can be drawn as the graph stood at that moment."""
+class Pass:
+    """One backward pass from `root`, computed on the side (as autodidact's backward_pass):
+    d root / d node for every node, as if every grad started from zero, kept in a dict keyed
+    by node. It never writes a node's `grad` or `data`. `walk()` takes the steps one at a time;
+    `backward_pass(root)` takes them all."""
 
-    def __init__(self, root: Value, order: list[Value]) -> None:
+    def __init__(self, root: Value, order: list[Value] | None = None) -> None:
         self.root = root
-        self.order = order
-        self.names = node_names(root, order)
+        self.order = topological_order(root) if order is None else order
+        self.names = node_names(root, self.order)
         self.total = max(1, sum(1 for node in self.order if node.parents))
-        self.changed: list[list[tuple[int, float]]] = []   # per step: (node id, grad after)
+        self.grads: dict[Value, float] = {}    # d root / d node, as far as the walk has gone
+        self.steps: list[Step] = []
+        self.failed: Value | None = None        # the node whose local derivative was undefined
+        self._changed: list[list[tuple[Value, float]]] = []   # per step: (node, total after)
+
+    def name(self, node: Value) -> str:
+        return self.names.get(id(node), node.label or "?")
+
+    def walk(self) -> Iterator[Step]:
+        """The steps, each computed when asked for: at each node with parents (backward order),
+        every parent's total grows by local * upstream. The first step seeds the root."""
+        root, grads = self.root, self.grads
+        grads[root] = 1.0                                # d root / d root
+        if not root.parents:                             # a lone leaf: nothing to pass back
+            yield self._record(0, root, 1.0, (), [(root, 1.0)])
+            return
+        index = 0
+        for node in reversed(self.order):
+            if not node.parents:
+                continue
+            upstream = grads[node]                       # every contribution is in by now
+            try:
+                locals_ = local_derivatives(node)
+            except ArithmeticError as error:             # sqrt at 0: an infinite slope
+                self.failed = node
+                raise undefined_derivative(node) from error
+            formulas = local_formulas(node.local, [self.name(p) for p in node.parents],
+                                      self.name(node))
+            edges, changes = [], ([(root, 1.0)] if index == 0 else [])
+            for position, (parent, local) in enumerate(zip(node.parents, locals_)):
+                first = parent not in grads
+                before = grads.get(parent, 0.0)
+                contribution = local * upstream
+                grads[parent] = after = before + contribution   # the chain rule, one edge
+                edges.append(Edge(parent, local, contribution, before, after,
+                                  None if formulas is None else formulas[position], first))
+                changes.append((parent, after))
+            yield self._record(index, node, upstream, tuple(edges), changes)
+            index += 1
+
+    def _record(self, index: int, node: Value, upstream: float, edges: tuple[Edge, ...],
+                changes: list[tuple[Value, float]]) -> Step:
+        step = Step(self, index, node, upstream, edges)
+        self.steps.append(step)
+        self._changed.append(changes)
+        return step
 
     def grads_at(self, index: int) -> dict[int, float]:
-        """The grads reached by the end of step `index` (nodes not yet reached are absent)."""
+        """Totals reached by the end of step `index`, by node id (nodes not reached absent)."""
         grads: dict[int, float] = {}
-        for changes in self.changed[:index + 1]:
-            grads.update(changes)
+        for changes in self._changed[:index + 1]:
+            grads.update((id(node), total) for node, total in changes)
         return grads
+
+    def grad(self, node: Value) -> float:
+        """d root / d node in this pass (0.0 for a node the walk has not reached)."""
+        return self.grads.get(node, 0.0)
+
+
+def backward_pass(root: Value) -> Pass:
+    """The whole backward pass from `root`, computed on the side: `.grads` (d root / d node
+    by node, as a fresh backward() would leave them), `.steps`, `.names`. Writes nothing to
+    the graph. Raises UndefinedMathError where a local derivative is undefined."""
+    run = Pass(root)
+    for _ in run.walk():
+        pass
+    return run
+
+
+def backward_steps(root: Value) -> Iterator[Step]:
+    """backward(), one node per next(): each step applies the chain rule at one node with
+    parents (the first seeds the root with 1.0), writes the parents' grads exactly as
+    backward() does, and yields a Step. Consumed fully, it leaves every grad as backward()
+    does (interior grads from zero, leaves accumulate). A Step's numbers are this pass's own."""
+    order, leaves = start_backward(root)             # interior grads zeroed, the root seeded
+    run = Pass(root, order)
+    steps = run.walk()
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration:
+            return
+        except UndefinedMathError:
+            if run.failed is not None:                # put every grad back as it was
+                undo_backward(order, leaves, run.failed)
+            raise
+        for edge in step.edges:
+            edge.parent.grad += edge.contribution     # parent.grad += local * node.grad
+        yield step
 
 
 class Step:
-    """One application of the chain rule: at `node`, for each parent, grad += local * upstream."""
+    """One application of the chain rule: at `node`, for each parent,
+    d root / d parent += local * upstream (numbers of this pass, from zero)."""
 
-    def __init__(self, run: _Run, index: int, node: Value, upstream: float,
+    def __init__(self, run: Pass, index: int, node: Value, upstream: float,
                  edges: tuple[Edge, ...]) -> None:
         self._run = run
         self.index = index          # 0 for the first step (the root, seeded with 1.0)
         self.node = node
-        self.upstream = upstream    # d root / d node, when the step is applied
+        self.upstream = upstream    # d root / d node
         self.edges = edges
 
     @property
@@ -85,31 +166,40 @@ class Step:
         return self._run.total
 
     def name(self, node: Value) -> str:
-        return self._run.names.get(id(node), node.label or "?")
+        return self._run.name(node)
 
     def __repr__(self) -> str:
         return (f"Step({self.index + 1}/{self.total}, node={self.name(self.node)!r}, "
                 f"upstream={self.upstream!r}, edges={len(self.edges)})")
 
+    @property
+    def header(self) -> str:
+        """step k/n at v (op)"""
+        return (f"step {self.index + 1}/{self.total} at {self.name(self.node)} "
+                f"({self.node.op or 'leaf'})")
+
     def lines(self) -> list[str]:
-        """The step in plain text, one line per edge (the first step starts with the seed)."""
+        """The step in plain text: the header, then one line per edge. A total derivative of
+        the root is d (dL/dx); a local derivative of one op is ∂ (∂n/∂x). A parent's later
+        contribution is followed by its running total."""
         root, node = self.name(self._run.root), self.name(self.node)
-        lines = []
+        lines = [self.header]
         if self.index == 0:
-            lines.append(f"d{root}/d{root} = 1.0 (the seed: the root's slope with respect to "
-                         "itself)")
+            lines.append(f"  d{root}/d{root} = 1.0 (the seed)")
+        upstream = factor_text(self.upstream)
         for edge in self.edges:
             parent = self.name(edge.parent)
-            chain = f"d{root}/d{parent} += d{node}/d{parent} * d{root}/d{node}"
-            upstream, local = _factor(self.upstream), value_text(edge.local)
-            parts = [chain]
+            parts = [f"d{root}/d{parent} += ∂{node}/∂{parent} * d{root}/d{node}"]
             if edge.formula is not None and edge.formula.kind != "number":
                 parts.append(f"{edge.formula._wrap(2, 'text')} * {upstream}")
-            parts.append(f"{local} * {upstream}")
+            parts.append(f"{value_text(edge.local)} * {upstream}")
             parts.append(value_text(edge.contribution))
-            lines.append(" = ".join(parts))
-        if not self.edges and self.index == 0:
-            lines.append(f"{root} is a leaf: nothing to pass back")
+            lines.append("  " + " = ".join(parts))
+            if not edge.first:
+                lines.append(f"    d{root}/d{parent} = {value_text(edge.grad_before)} + "
+                             f"{factor_text(edge.contribution)} = {value_text(edge.grad_after)}")
+        if not self.node.parents:
+            lines.append(f"  {root} is a leaf: nothing to pass back")
         return lines
 
     def __str__(self) -> str:
@@ -117,31 +207,36 @@ class Step:
 
     @property
     def latex(self) -> str:
-        """The same as LaTeX (an aligned block, one row per edge)."""
+        r"""The same as LaTeX, an aligned block: totals \frac{dL}{dx}, locals with \partial."""
         root, node = latex_name(self.name(self._run.root)), latex_name(self.name(self.node))
+
+        def total(of: str) -> str:
+            return rf"\frac{{d {root}}}{{d {of}}}"
         rows = []
         if self.index == 0:
-            rows.append(rf"\frac{{\partial {root}}}{{\partial {root}}} &= 1")
+            rows.append(rf"{total(root)} &= 1")
+        upstream = _latex_factor(self.upstream)
         for edge in self.edges:
             parent = latex_name(self.name(edge.parent))
-            upstream, local = _latex_number(self.upstream), _latex_number(edge.local)
-            parts = [rf"\frac{{\partial {node}}}{{\partial {parent}}} \cdot "
-                     rf"\frac{{\partial {root}}}{{\partial {node}}}"]
+            parts = [rf"\frac{{\partial {node}}}{{\partial {parent}}} \cdot {total(node)}"]
             if edge.formula is not None and edge.formula.kind != "number":
                 parts.append(rf"{edge.formula._wrap(2, 'latex')} \cdot {upstream}")
-            parts.append(rf"{local} \cdot {upstream}")
-            parts.append(_latex_number(edge.contribution))
-            rows.append(rf"\frac{{\partial {root}}}{{\partial {parent}}} &\mathrel{{+}}= "
-                        + " = ".join(parts))
+            parts.append(rf"{latex_number(value_text(edge.local))} \cdot {upstream}")
+            parts.append(latex_number(value_text(edge.contribution)))
+            rows.append(rf"{total(parent)} &\mathrel{{+}}= " + " = ".join(parts))
+            if not edge.first:
+                rows.append(rf"{total(parent)} &= {latex_number(value_text(edge.grad_before))}"
+                            rf" + {_latex_factor(edge.contribution)} = "
+                            rf"{latex_number(value_text(edge.grad_after))}")
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
     def grads(self) -> dict[int, float]:
-        """Grads as they stood right after this step, by node id (unreached nodes absent)."""
+        """d root / d node as it stood right after this step, by node id (unreached absent)."""
         return self._run.grads_at(self.index)
 
     def draw(self, **options):
         """The graph as it stands at this step: the node highlighted, its parents' edges
-        labelled local x upstream = contribution, grads not yet reached shown as '?'."""
+        labelled local x upstream = contribution, totals not yet reached shown as '?'."""
         from .draw import draw
         labels = {}
         for position, edge in enumerate(self.edges):
@@ -153,61 +248,26 @@ class Step:
                     names=self._run.names, **options)
 
     def _repr_html_(self) -> str:
-        body = f"<div>$${self.latex}$$</div>"
-        try:
-            svg = self.draw().svg()
-        except Exception as error:      # no renderer: the formula alone, and why
-            return (body + f"<pre>{html.escape(str(self))}</pre>"
-                    f"<p>(graph: {html.escape(str(error))})</p>")
-        return body + f"<div>{svg}</div>"
+        head = (f'<div class="chainrule-step"><p><b>{html.escape(self.header)}</b></p>'
+                f"<div>$${html.escape(self.latex)}$$</div>")
+        try:                            # top to bottom: narrow, readable in a notebook
+            svg = inline_svg(self.draw(rankdir="TB").svg())
+        except Exception as error:      # no renderer: the text alone, and why
+            return (head + f"<pre>{html.escape(str(self))}</pre>"
+                    f"<p>(graph: {html.escape(str(error))})</p></div>")
+        return head + f"<div>{svg}</div></div>"
 
 
-def _factor(x: float) -> str:
-    """A number written after '*': negative ones in parentheses, -3.0 * (-1.5)."""
-    return f"({value_text(x)})" if x < 0 else value_text(x)
+def _latex_factor(x: float) -> str:
+    text = latex_number(value_text(x))
+    return f"({text})" if x < 0 else text
 
 
-def _latex_number(x: float) -> str:
-    text = value_text(x)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return text
-
-
-def backward_steps(root: Value) -> Iterator[Step]:
-    """backward(), one node per next(): each step applies the chain rule at one node with
-    parents (the first seeds the root with 1.0) and yields a Step. Consumed fully, it leaves
-    every grad exactly as backward() does (interior grads from zero, leaves accumulate)."""
-    order, leaves = start_backward(root)
-    run = _Run(root, order)
-    if not root.parents:                        # a lone leaf: one step, nothing to pass back
-        run.changed.append([(id(root), root.grad)])
-        yield Step(run, 0, root, root.grad, ())
-        return
-    index = 0
-    for node in reversed(order):
-        if not node.parents:
-            continue
-        upstream = node.grad
-        try:
-            locals_ = local_derivatives(node)
-        except ArithmeticError as error:
-            raise undo_backward(order, leaves, node) from error
-        names = [run.names.get(id(p), "?") for p in node.parents]
-        formulas = local_formulas(node.local, names, run.names.get(id(node), "?"))
-        edges = []
-        changes = [(id(root), root.grad)] if index == 0 else []    # the seed, on step one
-        for position, (parent, local) in enumerate(zip(node.parents, locals_)):
-            before = parent.grad
-            contribution = local * upstream
-            parent.grad += contribution
-            edges.append(Edge(parent, local, contribution, before, parent.grad,
-                              None if formulas is None else formulas[position]))
-            changes.append((id(parent), parent.grad))
-        run.changed.append(changes)
-        yield Step(run, index, node, upstream, tuple(edges))
-        index += 1
+def inline_svg(svg: str) -> str:
+    """An SVG document as an element to put inside HTML (no XML prolog, doctype, comments)."""
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
+    return re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,42 +280,52 @@ class Row:
     op: str
     data: float
     locals: tuple[tuple[str, float], ...]    # (parent name, d node / d parent)
-    upstream: float                           # d root / d node when its step ran
-    grad: float                               # final grad
+    contributions: tuple[float, ...]         # what each use of the node passed back to it
+    grad: float                              # d root / d node: their sum (1.0 at the root)
 
 
 class Ledger:
-    """The whole backward pass as a table: name, op, data, local derivatives, upstream, grad."""
+    """The whole backward pass as a table: name, op, data, local derivatives, the
+    contributions a node received, and their sum d root / d node (this pass, from zero)."""
 
-    columns = ("node", "op", "data", "local derivatives", "upstream", "grad")
+    columns = ("node", "op", "data", "local derivatives", "contributions", "grad")
 
     def __init__(self, rows: list[Row], root_name: str) -> None:
         self.rows = rows
         self.root_name = root_name
 
+    def _sum(self, row: Row, latex: bool = False) -> str:
+        if not row.contributions:
+            return r"1\ \text{(seed)}" if latex else "1.0 (seed)"
+        if latex:
+            return " + ".join(_latex_factor(c) if i else latex_number(value_text(c))
+                              for i, c in enumerate(row.contributions))
+        return " + ".join(factor_text(c) if i else value_text(c)
+                          for i, c in enumerate(row.contributions))
+
     def _cells(self, row: Row, latex: bool = False) -> list[str]:
         if latex:
-            locals_ = ", ".join(rf"$\partial {latex_name(row.name)}/\partial {latex_name(p)}"
-                                rf" = {_latex_number(v)}$" for p, v in row.locals)
-            return [f"${latex_name(row.name)}$", _latex_op(row.op), value_text(row.data),
-                    locals_ or "--", value_text(row.upstream), value_text(row.grad)]
-        locals_ = ", ".join(f"d{row.name}/d{p} = {value_text(v)}" for p, v in row.locals)
+            name = latex_name(row.name)
+            locals_ = ", ".join(rf"$\partial {name}/\partial {latex_name(p)}"
+                                rf" = {latex_number(value_text(v))}$" for p, v in row.locals)
+            return [f"${name}$", _latex_op(row.op), f"${latex_number(value_text(row.data))}$",
+                    locals_ or "--", f"${self._sum(row, latex=True)}$",
+                    f"${latex_number(value_text(row.grad))}$"]
+        locals_ = ", ".join(f"∂{row.name}/∂{p} = {value_text(v)}" for p, v in row.locals)
         return [row.name, row.op or "leaf", value_text(row.data), locals_ or "-",
-                value_text(row.upstream), value_text(row.grad)]
+                self._sum(row), value_text(row.grad)]
 
     def to_markdown(self) -> str:
-        def escape(cell: str) -> str:
-            return cell.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
         lines = ["| " + " | ".join(self.columns) + " |",
-                 "|" + "|".join(["---"] * 2 + ["---:"] + ["---"] + ["---:"] * 2) + "|"]
-        lines += ["| " + " | ".join(escape(c) for c in self._cells(row)) + " |"
+                 "|" + "|".join(["---"] * 2 + ["---:"] + ["---"] * 2 + ["---:"]) + "|"]
+        lines += ["| " + " | ".join(_markdown(c) for c in self._cells(row)) + " |"
                   for row in self.rows]
         return "\n".join(lines) + "\n"
 
     def to_latex(self) -> str:
         header = " & ".join(rf"\textbf{{{c}}}" for c in self.columns) + r" \\ \hline"
         body = [" & ".join(self._cells(row, latex=True)) + r" \\" for row in self.rows]
-        return "\n".join([r"\begin{tabular}{llrlrr}", r"\hline", header, *body, r"\hline",
+        return "\n".join([r"\begin{tabular}{llrllr}", r"\hline", header, *body, r"\hline",
                           r"\end{tabular}"]) + "\n"
 
     def to_html(self) -> str:
@@ -282,24 +352,32 @@ class Ledger:
                 ".to_latex(), .to_html()>")
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&$!])")
+
+
+def _markdown(cell: str) -> str:
+    """A table cell shown as written: every character Markdown (or HTML inside it) would
+    read as markup is backslash-escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", cell)
+
+
 def _latex_op(op: str) -> str:
-    return {"": "leaf", "*": r"$\times$", "**": "$x^n$", "-": "$-$", "neg": "$-x$"}.get(op, op)
+    known = {"": "leaf", "*": r"$\times$", "**": "$x^n$", "-": "$-$", "+": "$+$",
+             "neg": "$-x$", "/": "$/$"}
+    return known.get(op, rf"$\mathrm{{{latex_text(op)}}}$")
 
 
 def ledger(root: Value) -> Ledger:
-    """Run the backward pass from `root` (as backward() would) and return its ledger:
-    one row per node in backward order, leaves included."""
-    order = topological_order(root)
-    names = node_names(root)
-    before = {id(node): node.grad for node in order if not node.parents}
-    upstream: dict[int, float] = {}
-    locals_: dict[int, tuple[tuple[str, float], ...]] = {}
-    for step in backward_steps(root):
-        upstream[id(step.node)] = step.upstream
-        locals_[id(step.node)] = tuple((names[id(e.parent)], e.local) for e in step.edges)
-    for node in order:          # a leaf's upstream: what this pass added to its grad
-        if id(node) not in upstream:
-            upstream[id(node)] = node.grad - before[id(node)]
-    rows = [Row(names[id(node)], node.op, node.data, locals_.get(id(node), ()),
-                upstream[id(node)], node.grad) for node in reversed(order)]
-    return Ledger(rows, names[id(root)])
+    """The backward pass from `root`, computed on the side, as a table: one row per node in
+    backward order, leaves included. Changes no grad: the numbers are this pass's own."""
+    run = backward_pass(root)
+    locals_: dict[Value, tuple[tuple[str, float], ...]] = {}
+    received: dict[Value, list[float]] = {}
+    for step in run.steps:
+        locals_[step.node] = tuple((run.name(e.parent), e.local) for e in step.edges)
+        for edge in step.edges:
+            received.setdefault(edge.parent, []).append(edge.contribution)
+    rows = [Row(run.name(node), node.op, node.data, locals_.get(node, ()),
+                tuple(received.get(node, ())), run.grad(node))
+            for node in reversed(run.order)]
+    return Ledger(rows, run.name(root))

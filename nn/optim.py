@@ -12,10 +12,13 @@ __all__ = ["Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm"]
 
 def _check(name: str, value: float, low: float = 0.0, high: float = math.inf,
            open_high: bool = False) -> float:
-    ok = low <= value < high if open_high else low <= value <= high
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok:
-        bound = f"[{low}, {high})" if open_high else f"[{low}, {high}]"
-        raise ValueError(f"invalid {name}: {value!r} (must be in {bound})")
+    """value as a float if it is a finite number in [low, high] (or [low, high)), else a
+    ValueError naming the setting."""
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+          and math.isfinite(value) and (low <= value < high if open_high else low <= value <= high))
+    if not ok:
+        upper = "" if high == math.inf else (f" and < {high}" if open_high else f" and <= {high}")
+        raise ValueError(f"invalid {name}: {value!r} (must be a finite number >= {low}{upper})")
     return float(value)
 
 

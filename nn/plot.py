@@ -1,14 +1,16 @@
-"""Pictures of training: a 2-D decision boundary and a loss curve, as matplotlib figures."""
+"""Pictures of training, as matplotlib figures: a 2-D decision boundary, loss curves, and the
+gradients layer by layer (gradient flow)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 from autograd import Value, no_grad
 
-__all__ = ["decision_boundary", "loss_curve"]
+__all__ = ["decision_boundary", "loss_curve", "loss_curves", "gradient_flow", "grad_norms"]
 
 
 def _has_display() -> bool:
@@ -45,28 +47,34 @@ def decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Sequence
                       resolution: int = 80, margin: float = 0.5, threshold: float | None = None,
                       ax=None, title: str | None = None):
     """The plane coloured by the class `model` predicts at each point of a grid, with the data
-    on top (marker and colour by label). Inputs must be 2-D. Returns the matplotlib Figure."""
-    from .train import _predicted, _threshold, accuracy
+    on top (marker and colour by label). Inputs must be 2-D. The model runs in eval mode (no
+    dropout), as accuracy() does. Returns the matplotlib Figure."""
+    from .metrics import accuracy, default_threshold, predicted_class
+    from .module import in_mode
 
-    if len(X) != len(y) or not X:
+    if hasattr(X, "tolist"):
+        X = X.tolist()
+    if hasattr(y, "tolist"):
+        y = y.tolist()
+    if len(X) != len(y) or len(X) == 0:
         raise ValueError(f"decision_boundary: {len(X)} inputs but {len(y)} labels")
     if any(len(x) != 2 for x in X):
         raise ValueError("decision_boundary draws 2-D inputs only (points [x1, x2])")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
     figure, ax = _new_axes(ax, (5.5, 4.5))
-    limit = _threshold(model, threshold)
+    limit = default_threshold(model, threshold)
     x1s, x2s = [x[0] for x in X], [x[1] for x in X]
     low1, high1 = min(x1s) - margin, max(x1s) + margin
     low2, high2 = min(x2s) - margin, max(x2s) + margin
     g1 = [low1 + (high1 - low1) * i / (resolution - 1) for i in range(resolution)]
     g2 = [low2 + (high2 - low2) * j / (resolution - 1) for j in range(resolution)]
-    with no_grad():
+    with no_grad(), in_mode(model, False):
         outputs = [[model([a, b]) for a in g1] for b in g2]
     multiclass = isinstance(outputs[0][0], (list, tuple))
     classes = sorted(set(y))
     if multiclass:
-        regions = [[_predicted(o, limit) for o in row] for row in outputs]
+        regions = [[predicted_class(o, limit) for o in row] for row in outputs]
         levels = [c - 0.5 for c in range(len(outputs[0][0]) + 1)]
     else:
         # the score itself, so the boundary is the level set score == threshold
@@ -119,4 +127,123 @@ def loss_curve(history, ax=None, title: str = "Training"):
     ax.legend(line, [item.get_label() for item in line], loc="center right")
     seconds = getattr(history, "seconds", None)
     ax.set_title(title + (f" ({len(losses)} epochs, {seconds:.1f} s)" if seconds else ""))
+    return figure
+
+
+def _integer_ticks(ax) -> None:
+    """Epochs are whole numbers: no tick at 2.5."""
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _label(key) -> str:
+    """A run's name in a legend: a learning rate (a number) as 'lr 0.1', a name as it is."""
+    if isinstance(key, (int, float)) and not isinstance(key, bool):
+        return f"lr {key:g}"
+    return str(key)
+
+
+def loss_curves(histories, ax=None, title: str = "Loss curves", validation: bool = False):
+    """Several runs' losses on one figure (log scale when they span more than a factor of 20):
+    `histories` is a dict {name or learning rate: History} (as lr_sweep returns) or a list of
+    Histories (or of lists of losses). A run that diverged ends in a cross and says so in the
+    legend; a loss that climbs past 1000 times the largest starting loss leaves the chart at
+    the top (the cross is drawn on the edge). validation=True draws the held-out loss
+    (history.val_loss) too, dashed, in the same colour."""
+    if isinstance(histories, dict):
+        runs = [(_label(key), history) for key, history in histories.items()]
+    else:
+        runs = [(f"run {k + 1}", history) for k, history in enumerate(histories)]
+    if not runs:
+        raise ValueError("loss_curves: no histories to draw")
+    curves = [(name, list(getattr(h, "loss", h)), getattr(h, "diverged", None),
+               list(getattr(h, "val_loss", [])) if validation else []) for name, h in runs]
+    starts = [losses[0] for _, losses, _, _ in curves if losses]
+    top = 1000 * max(starts) if starts and max(starts) > 0 else math.inf
+    figure, ax = _new_axes(ax, (6.5, 4.0))
+    shown = []
+    for k, (name, losses, diverged, held_out) in enumerate(curves):
+        color = f"C{k % 10}"
+        epochs = list(range(1, len(losses) + 1))
+        label = name + (f" (diverged in epoch {len(losses) + 1})" if diverged else "")
+        ax.plot(epochs, losses, color=color, label=label)
+        if diverged and losses:
+            ax.plot(epochs[-1:], [min(losses[-1], top)], marker="x", markersize=10, mew=2.5,
+                    color=color, clip_on=False)
+        if held_out:
+            ax.plot(range(1, len(held_out) + 1), held_out, color=color, linestyle="--",
+                    label=f"{name}, held-out")
+        shown += [v for v in losses + held_out if v <= top]
+    positive = [v for v in shown if v > 0]
+    log = bool(positive) and len(positive) == len(shown) and max(positive) > 20 * min(positive)
+    if shown and any(v > top for _, losses, _, _ in curves for v in losses):
+        ax.set_ylim(min(positive) / 2 if log else min(0.0, min(shown)), top)   # fixed first:
+    if log:                                          # no autoscaling over the huge numbers
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    _integer_ticks(ax)
+    ax.set_ylabel("loss" + (" (log scale)" if ax.get_yscale() == "log" else ""))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title)
+    return figure
+
+
+def gradient_flow(model, ax=None, title: str | None = None):
+    """The mean and the largest |grad| of each layer's weights, layers in order from the input,
+    on a log scale: the usual picture of vanishing or exploding gradients. Draw it after a
+    backward pass (it reads the grads as they are and changes nothing); see nn.layer_grads for
+    the numbers and for what a layer is. A layer whose grads are all 0 is marked "all 0"."""
+    from .gradients import layer_grads
+
+    stats = layer_grads(model)
+    if all(s.max == 0.0 for s in stats):
+        raise ValueError("gradient_flow: every weight's grad is 0; draw it after a backward "
+                         "pass (loss.backward())")
+    figure, ax = _new_axes(ax, (6.0, 3.8))
+    positions = list(range(len(stats)))
+    nonzero = [s for s in stats if s.max > 0]
+    floor = min(s.mean if s.mean > 0 else s.max for s in nonzero) / 4
+    # on a log scale a bar cannot start at 0: each starts at `floor` and ends at its value
+    ax.bar(positions, [max(s.max - floor, 0.0) for s in stats], width=0.7, bottom=floor,
+           color="#9ecae1", label="max |grad|")
+    ax.bar(positions, [max(s.mean - floor, 0.0) for s in stats], width=0.4, bottom=floor,
+           color="#2171b5", label="mean |grad|")
+    for x, s in zip(positions, stats):
+        if s.max == 0.0:
+            ax.text(x, floor * 1.5, "all 0", ha="center", fontsize="small")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=floor)
+    ax.set_xticks(positions, [s.name for s in stats])
+    ax.set_xlabel("layer (input side on the left)")
+    ax.set_ylabel("|grad| of the weights")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.set_title(title if title is not None else "Gradient flow")
+    return figure
+
+
+def grad_norms(history, ax=None, title: str = "Gradient norm per layer"):
+    """Each layer's weight-gradient norm per epoch, as recorded by fit(..., track_grads=True),
+    on a log scale; the layer nearest the input darkest."""
+    norms = getattr(history, "grad_norms", None)
+    if not norms:
+        raise ValueError("grad_norms: the history has no gradient norms; train with "
+                         "fit(..., track_grads=True)")
+    plt = _pyplot()
+    figure, ax = _new_axes(ax, (6.5, 4.0))
+    colors = plt.get_cmap("viridis")
+    names = list(norms)
+    for k, name in enumerate(names):
+        values = norms[name]
+        ax.plot(range(1, len(values) + 1), values, label=name,
+                color=colors(k / max(1, len(names) - 1) * 0.9))
+    if all(v > 0 for values in norms.values() for v in values):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    _integer_ticks(ax)
+    ax.set_ylabel("norm of the layer's weight grads")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", ncols=2 if len(names) > 5 else 1)
+    ax.set_title(title)
     return figure

@@ -1,22 +1,28 @@
-"""fit(): the training loop (forward, loss, zero_grad, backward, step), with a history and a
-progress bar; accuracy()."""
+"""Training: train_step (one step of the loop, for your own loops) and fit (epochs of batches,
+each one train_step), with a History; TrainingDiverged when the loss becomes nan or inf."""
 
 from __future__ import annotations
 
 import gc
+import math
+import numbers
 import random
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from autograd import Value, no_grad
+from autograd import UndefinedMathError, Value, no_grad
 
 from . import losses
-from .module import Module
+from ._examples import examples
+from .gradients import layer_norms, weight_groups
+from .metrics import default_threshold, is_correct
+from .module import Module, in_mode, set_mode
 from .optim import Adam, Optimizer
+from .progress import progress_bar
 
-__all__ = ["fit", "accuracy", "History", "LOSSES"]
+__all__ = ["train_step", "fit", "History", "StepResult", "TrainingDiverged", "LOSSES"]
 
 LOSSES: dict[str, Callable] = {
     "mse": losses.mse_loss,
@@ -26,18 +32,45 @@ LOSSES: dict[str, Callable] = {
     "cross_entropy": losses.cross_entropy,
     "hinge": losses.hinge_loss,
 }
+CLASSIFICATION = frozenset({"bce", "bce_with_logits", "cross_entropy", "hinge"})
 
-PROGRESS_DELAY = 1.0   # seconds: shorter runs show no progress bar at all
+
+class TrainingDiverged(ValueError):
+    """Training stopped because the loss (or an output, a gradient or a parameter) became nan
+    or infinite, as Keras' TerminateOnNaN. The model keeps the parameters it had before the
+    step that failed. `epoch` and `batch` count from 1 (None outside fit); `lr` is the learning
+    rate of that step; `history` holds the epochs completed before (fit only)."""
+
+    def __init__(self, message: str, reason: str = "", epoch: int | None = None,
+                 batch: int | None = None, lr: float | None = None,
+                 history: History | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.epoch, self.batch, self.lr, self.history = epoch, batch, lr, history
+
+
+class StepResult(NamedTuple):
+    """What one train_step did: the loss before the update (a float, l2 included) and the
+    model's outputs for the batch as numbers (a float, or a list of floats, per example)."""
+    loss: float
+    outputs: list
 
 
 @dataclass
 class History:
-    """What fit() measured, one entry per epoch: mean loss, accuracy (None when the targets
-    are not class labels), learning rate, and seconds since the start."""
+    """What fit() measured, one entry per epoch: mean loss, accuracy (None when not computed),
+    learning rate, and seconds since the start. With validation data: the held-out loss and
+    accuracy (`val_loss`, `val_accuracy`). With track_grads=True: `grad_norms`, each layer's
+    weight-gradient norm per epoch, by layer name. `diverged` says why and where the run
+    stopped when it diverged (None otherwise; set on TrainingDiverged's history)."""
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     time: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    grad_norms: dict[str, list[float]] = field(default_factory=dict)
+    diverged: str | None = None
 
     @property
     def seconds(self) -> float:
@@ -45,125 +78,175 @@ class History:
         return self.time[-1] if self.time else 0.0
 
     def __repr__(self) -> str:
+        stopped = f"; diverged: {self.diverged}" if self.diverged else ""
         if not self.loss:
-            return "History(no epochs)"
+            return f"History(no epochs{stopped})"
         acc = self.accuracy[-1]
         shown = f", accuracy {acc:.1%}" if acc is not None else ""
+        held_out = f", held-out loss {self.val_loss[-1]:.4g}" if self.val_loss else ""
         return (f"History({len(self.loss)} epochs in {self.seconds:.2f} s: "
-                f"loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}{shown})")
-
-
-def _predicted(output, threshold: float) -> int | float:
-    """The class an output stands for: argmax for a list, else 1 above the threshold."""
-    if isinstance(output, (list, tuple)):
-        scores = [o.data if isinstance(o, Value) else o for o in output]
-        return max(range(len(scores)), key=scores.__getitem__)
-    score = output.data if isinstance(output, Value) else output
-    return 1 if score > threshold else 0
-
-
-def _correct(output, label, threshold: float) -> bool:
-    """For one output (a score) the label may be 0/1 or -1/+1: right when the score is above
-    the threshold exactly for the positive labels."""
-    predicted = _predicted(output, threshold)
-    if isinstance(output, (list, tuple)):
-        return predicted == label
-    return predicted == (1 if label > 0 else 0)
-
-
-def _threshold(model, threshold: float | None) -> float:
-    """0.5 for a model whose output is a probability (sigmoid), 0 for a score."""
-    if threshold is not None:
-        return threshold
-    return 0.5 if getattr(model, "output_activation", None) == "sigmoid" else 0.0
-
-
-CLASSIFICATION = ("bce", "bce_with_logits", "cross_entropy", "hinge")
-
-
-def _are_labels(loss, y: Sequence) -> bool:
-    """Whether the targets are class labels (so accuracy means something): a classification
-    loss by name, or targets that are all 0/1 or all -1/+1 (XOR with mse, say)."""
-    if isinstance(loss, str) and loss in CLASSIFICATION:
-        return True
-    values = set(y) if all(isinstance(t, (int, float)) for t in y) else set()
-    return bool(values) and (values <= {0, 1} or values <= {-1, 1})
-
-
-def accuracy(model: Callable, X: Sequence, y: Sequence, threshold: float | None = None) -> float:
-    """The fraction of examples classified right. Several outputs: the argmax is the class.
-    One output: class 1 (or +1) when above `threshold`: 0.5 for a sigmoid output, else 0."""
-    if len(X) != len(y):
-        raise ValueError(f"accuracy: {len(X)} inputs but {len(y)} labels")
-    if not X:
-        raise ValueError("accuracy: no examples")
-    threshold = _threshold(model, threshold)
-    with no_grad():
-        right = sum(_correct(model(x), t, threshold) for x, t in zip(X, y))
-    return right / len(X)
+                f"loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}{shown}{held_out}{stopped})")
 
 
 # ---------------------------------------------------------------------------------------------
-# Progress: tqdm (notebook or terminal, via tqdm.auto) if installed, else one line of text
+# One step
 
 
-class _TextProgress:
-    """One line on a terminal, rewritten at most twice a second; nothing when not a terminal."""
-
-    def __init__(self, total: int, description: str) -> None:
-        self.total, self.description, self.count = total, description, 0
-        self.start = self.last = time.perf_counter()
-        self.shown = False
-        self.stream = sys.stderr
-        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def set_postfix_str(self, text: str, refresh: bool = False) -> None:
-        self.postfix = text
-
-    def update(self, n: int = 1) -> None:
-        self.count += n
-        now = time.perf_counter()
-        if self.enabled and now - self.start >= PROGRESS_DELAY and (
-                now - self.last >= 0.5 or self.count == self.total):
-            self.last = now
-            self.shown = True
-            self.stream.write(f"\r{self.description}: {self.count}/{self.total} "
-                              f"[{now - self.start:.1f}s] {getattr(self, 'postfix', '')}  ")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+def _finite(xs) -> bool:
+    """Whether every number is finite: one fast sum (inf or nan anywhere makes it non-finite),
+    and only if that overflows, a look at each."""
+    return math.isfinite(sum(xs)) or all(map(math.isfinite, xs))
 
 
-class _NoProgress:
-    def set_postfix_str(self, text: str, refresh: bool = False) -> None:
-        pass
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+def _as_numbers(output):
+    """A model's output as numbers: a Value's data, a list's each, anything else as it is."""
+    if isinstance(output, Value):
+        return output.data
+    if isinstance(output, (list, tuple)):
+        return [_as_numbers(o) for o in output]
+    return output
 
 
-def _progress(enabled: bool, total: int, description: str):
-    if not enabled:
-        return _NoProgress()
-    try:
-        import tqdm.std
-    except ImportError:
-        return _TextProgress(total, description)
-    # In Jupyter, tqdm's notebook bar needs ipywidgets; without it tqdm.auto would only warn
-    # and draw the text bar anyway, so take the text bar directly.
-    try:
-        import ipywidgets  # noqa: F401
-        from tqdm.auto import tqdm
-    except ImportError:
-        tqdm = tqdm.std.tqdm
-    return tqdm(total=total, desc=description, unit="epoch", delay=PROGRESS_DELAY,
-                leave=True, dynamic_ncols=True)
+def _flat(numbers_: list) -> list[float]:
+    flat = []
+    for x in numbers_:
+        if isinstance(x, list):
+            flat.extend(_flat(x))
+        elif isinstance(x, (int, float)):
+            flat.append(x)
+    return flat
+
+
+class _Trainer:
+    """The checked pieces of a training step (model, optimizer, loss, l2), made once per fit;
+    step() is one step of the loop."""
+
+    def __init__(self, model: Callable, optimizer, loss, l2: float, who: str) -> None:
+        self.who = who
+        if isinstance(loss, str):
+            if loss not in LOSSES:
+                raise ValueError(f"{who}: unknown loss {loss!r}; choose one of "
+                                 f"{', '.join(LOSSES)} or pass a function "
+                                 "(predictions, targets) -> Value")
+            self.name, self.loss = loss, LOSSES[loss]
+        elif callable(loss):
+            self.name, self.loss = None, loss
+        else:
+            raise TypeError(f"{who}: loss must be a name or a function, "
+                            f"got {type(loss).__name__}")
+        if isinstance(l2, bool) or not isinstance(l2, numbers.Real) or not (
+                math.isfinite(l2) and l2 >= 0):
+            raise ValueError(f"{who}: l2 must be a finite number >= 0, got {l2!r}")
+        self.l2 = float(l2)
+        if isinstance(optimizer, type):
+            raise TypeError(f"{who}: optimizer must be an optimizer object, got the class "
+                            f"{optimizer.__name__}; write {optimizer.__name__}"
+                            "(model.parameters(), lr=...)")
+        if not (hasattr(optimizer, "params") and callable(getattr(optimizer, "step", None))):
+            raise TypeError(f"{who}: optimizer must be an nn optimizer such as "
+                            f"nn.SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
+        self.model, self.optimizer = model, optimizer
+        self.params = model.parameters() if isinstance(model, Module) else []
+        mine = {id(p) for p in self.params}
+        self.updated = list(optimizer.params)       # what optimizer.step() changes
+        if isinstance(model, Module) and not any(id(p) in mine for p in self.updated):
+            raise ValueError(f"{who}: the optimizer holds none of this model's parameters (was "
+                             "it made for another model?); make it from this one: "
+                             "nn.SGD(model.parameters(), lr=...)")
+        # grads to zero: the model's, and any other the optimizer updates (a loss's own)
+        self.to_zero = self.params + [p for p in self.updated if id(p) not in mine]
+
+    def step(self, inputs: list, targets: list) -> StepResult:
+        """forward over the batch, loss (+ l2 * sum(p*p)), zero_grad, backward, optimizer.step.
+        Python's cyclic garbage collector is paused meanwhile: a graph of Values holds no
+        reference cycles, reference counting frees it, and the collector's passes over a large
+        live graph would otherwise take most of the time."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._step(inputs, targets)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _step(self, inputs: list, targets: list) -> StepResult:
+        model, optimizer = self.model, self.optimizer
+        try:
+            outputs = [model(x) for x in inputs]
+            if self.name == "cross_entropy":
+                _check_logits(outputs[0], self.who)
+            value = self.loss(outputs, targets)
+            if not isinstance(value, Value):
+                raise TypeError(f"{self.who}: the loss must return a Value, "
+                                f"got {type(value).__name__}")
+            if self.l2:
+                value = value + losses.l2_penalty(self.params, self.l2)
+            numbers_ = [_as_numbers(o) for o in outputs]
+            if not math.isfinite(value.data):
+                self._diverged(f"the loss became {value.data}")
+            if not _finite(_flat(numbers_)):
+                self._diverged("an output of the model became nan or infinite")
+            for p in self.to_zero:
+                p.grad = 0.0
+            value.backward()
+        except UndefinedMathError as error:          # the engine met nan or inf on the way
+            if getattr(optimizer, "steps", 1) == 0:
+                raise                                # nothing trained yet: show it as it is
+            raise TrainingDiverged(*self._message(f"{error}")) from error
+        updated = self.updated
+        if not _finite([p.grad for p in updated]):
+            bad = next(p for p in updated if not math.isfinite(p.grad))
+            self._diverged(f"the gradient of {_name(bad)} became {bad.grad}")
+        before = [p.data for p in updated]
+        optimizer.step()
+        if not _finite([p.data for p in updated]):
+            bad = next(p for p in updated if not math.isfinite(p.data))
+            reason = f"the update made {_name(bad)} {bad.data}"
+            for p, x in zip(updated, before):       # keep the parameters of the last good step
+                p.data = x
+            self._diverged(reason)
+        return StepResult(value.data, numbers_)
+
+    def _message(self, reason: str) -> tuple[str, str]:
+        lr = getattr(self.optimizer, "lr", None)
+        now = f" (lr={lr:g} now)" if isinstance(lr, (int, float)) else ""
+        return (f"{self.who}: training diverged: {reason}; try a smaller learning rate{now}, "
+                "or clip the gradients (nn.clip_grad_norm)", reason)
+
+    def _diverged(self, reason: str):
+        if getattr(self.optimizer, "steps", 1) == 0:
+            raise ValueError(f"{self.who}: {reason} before the optimizer's first step: the "
+                             "inputs or the model's starting weights give no finite loss")
+        raise TrainingDiverged(*self._message(reason))
+
+
+def _name(p: Value) -> str:
+    return repr(p.label) if p.label else "a parameter"
+
+
+def _check_logits(output, who: str) -> None:
+    if not isinstance(output, (list, tuple)) or len(output) < 2:
+        raise ValueError(f"{who}: cross_entropy needs one output per class (a list of logits), "
+                         "but the model gives a single number per example; build it with one "
+                         "output per class (nn.MLP(nin, [..., 10]) for 10 classes), or for two "
+                         "classes use loss='bce_with_logits' on the single output")
+
+
+def train_step(model: Callable, optimizer: Optimizer, inputs: Sequence, targets: Sequence,
+               loss: str | Callable = "mse", l2: float = 0.0) -> StepResult:
+    """One step of the training loop, as you would write it by hand:
+
+        outputs = [model(x) for x in inputs]
+        value = loss(outputs, targets) + l2 * sum(p * p for p in model.parameters())
+        model.zero_grad(); value.backward(); optimizer.step()
+
+    Returns a StepResult (loss, outputs): the loss before the update, and the outputs as
+    numbers (the graph is freed at once). `loss`: a name as in fit(), or a function
+    (predictions, targets) -> Value. A loss, output, gradient or update that is nan or
+    infinite raises TrainingDiverged, and the model keeps the parameters it had.
+    """
+    inputs, targets = examples(inputs, targets, "train_step")
+    return _Trainer(model, optimizer, loss, l2, "train_step").step(inputs, targets)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,100 +257,194 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         optimizer: Optimizer | None = None, epochs: int = 100, batch_size: int | None = None,
         seed: int | None = 0, progress: bool = True, l2: float = 0.0,
         schedule: Callable[[int], float] | None = None,
-        threshold: float | None = None, classify: bool | None = None) -> History:
-    """Train `model` on inputs X and targets y; returns the History.
+        threshold: float | None = None, classify: bool | None = None,
+        validation: tuple[Sequence, Sequence] | None = None,
+        track_grads: bool = False) -> History:
+    """Train `model` on inputs X and targets y (lists, tuples or NumPy arrays); returns the
+    History.
 
-    Each step: forward over a batch, loss (+ l2 * sum(p*p) over the parameters, micrograd's
-    regularisation), zero_grad, backward, optimizer.step(). Every epoch visits each example
-    once, in an order shuffled by random.Random(seed) when there are several batches
-    (batch_size=None: the whole data set, one step per epoch).
+    Each epoch visits every example once, in batches (batch_size=None: the whole data set,
+    one step per epoch), in an order shuffled by random.Random(seed) when there are several;
+    each batch is one train_step(): forward, loss (+ l2 * sum(p*p), micrograd's
+    regularisation), zero_grad, backward, optimizer.step().
 
     loss: "mse", "mae", "bce", "bce_with_logits", "cross_entropy", "hinge", or a function
-    (predictions, targets) -> Value. optimizer: default Adam(lr=0.01). schedule(epoch) sets
-    the learning rate before each epoch (epoch counts from 0). The accuracy of the predictions
-    made during each epoch is recorded when the targets are class labels: `classify`, or when
-    None, for a classification loss ("bce", "bce_with_logits", "cross_entropy", "hinge") or
-    targets all 0/1 or all -1/+1. `threshold`: as for accuracy().
+    (predictions, targets) -> Value. optimizer: default Adam(lr=0.01). schedule(epoch) gives
+    the learning rate of each epoch (epoch counts from 0). accuracy is recorded when `classify`
+    is True, or when it is None for a loss whose targets are class labels ("bce",
+    "bce_with_logits", "cross_entropy", "hinge"); `threshold`: as for accuracy().
 
-    Speed: a graph of Values holds no reference cycles, so reference counting frees each
-    step's graph, and fit pauses Python's cyclic garbage collector while it trains (its
-    passes over a large live graph would otherwise take most of the time); the collector's
-    state is restored when fit returns or raises.
+    The model trains in training mode (Dropout active; the training loss and accuracy are
+    those of the batches as trained) and is put back in the mode it was in afterwards.
+    validation=(X_val, y_val): after each epoch, the loss (without l2) and accuracy on these
+    held-out examples, in eval mode, in history.val_loss and val_accuracy.
+    track_grads=True: each layer's weight-gradient norm (see nn.layer_grads), averaged over
+    the epoch's batches, in history.grad_norms (nn.plot.grad_norms draws them).
+
+    Everything is checked before the first step (finite data, labels the loss accepts, the
+    model's output against the loss, l2 >= 0, every scheduled rate finite, an optimizer over
+    this model's parameters). A run whose loss becomes nan or infinite stops at once with
+    TrainingDiverged (its `.history` holds the epochs before, with `diverged` set).
     """
-    if len(X) != len(y):
-        raise ValueError(f"fit: {len(X)} inputs but {len(y)} targets")
-    if not X:
-        raise ValueError("fit: no examples")
+    X, y = examples(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(f"fit: unknown loss {loss!r}; choose one of {', '.join(LOSSES)} "
-                             "or pass a function (predictions, targets) -> Value")
-        loss_function = LOSSES[loss]
-    elif callable(loss):
-        loss_function = loss
-    else:
-        raise TypeError(f"fit: loss must be a name or a function, got {type(loss).__name__}")
     n = len(X)
     if batch_size is None:
         batch_size = n
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"fit: batch_size must be a positive int or None, got {batch_size!r}")
-    params = model.parameters()
+    if classify is not None and not isinstance(classify, bool):
+        raise TypeError(f"fit: classify must be True, False or None, got {classify!r}")
     if optimizer is None:
+        params = model.parameters() if isinstance(model, Module) else []
+        if not params:
+            raise ValueError("fit: the model has no parameters to train")
         optimizer = Adam(params, lr=0.01)
-    if l2 and not params:
-        raise ValueError("fit: l2 needs a model with parameters")
-    known = {id(p) for p in params}
-    to_zero = params + [p for p in optimizer.params if id(p) not in known]
-    labels = _are_labels(loss, y) if classify is None else classify
-    threshold = _threshold(model, threshold)
+    trainer = _Trainer(model, optimizer, loss, l2, "fit")
+    rates = _rates(schedule, epochs)
+    _check_targets(trainer, model, X[0], y)
+    labels = classify if classify is not None else trainer.name in CLASSIFICATION
+    threshold = default_threshold(model, threshold)
+    if validation is not None:
+        validation = _held_out(validation, trainer, model)
+    if not isinstance(track_grads, bool):
+        raise TypeError(f"fit: track_grads must be True or False, got {track_grads!r}")
+    groups = weight_groups(model) if track_grads else []
+
     rng = random.Random(seed)
     order = list(range(n))
     history = History()
-    bar = _progress(progress, epochs, f"training {type(model).__name__}")
+    history.grad_norms.update((name, []) for name, _ in groups)
+    bar = progress_bar(progress, epochs, f"training {type(model).__name__}")
     collecting = gc.isenabled()
     gc.disable()
+    restore_modes = set_mode(model, True)          # training mode; put back afterwards
     start = time.perf_counter()
     try:
         for epoch in range(epochs):
-            if schedule is not None:
-                optimizer.lr = schedule(epoch)
+            if rates is not None:
+                optimizer.lr = rates[epoch]
             if batch_size < n:
                 rng.shuffle(order)
             total_loss, right = 0.0, 0
-            for first in range(0, n, batch_size):
-                batch = order[first:first + batch_size]
-                inputs = [X[i] for i in batch]
-                targets = [y[i] for i in batch]
-                outputs = [model(x) for x in inputs]
-                value = loss_function(outputs, targets)
-                if not isinstance(value, Value):
-                    raise TypeError(f"fit: the loss must return a Value, "
-                                    f"got {type(value).__name__}")
-                if l2:
-                    value = value + losses.l2_penalty(params, l2)
-                for p in to_zero:
-                    p.grad = 0.0
-                value.backward()
-                optimizer.step()
-                total_loss += value.data * len(batch)
+            norms = [0.0] * len(groups)
+            for batch, first in enumerate(range(0, n, batch_size)):
+                chosen = order[first:first + batch_size]
+                targets = [y[i] for i in chosen]
+                try:
+                    result = trainer.step([X[i] for i in chosen], targets)
+                except TrainingDiverged as error:
+                    raise _stopped(error, epoch, epochs, batch, n, batch_size, optimizer,
+                                   history) from (error.__cause__ or error)
+                total_loss += result.loss * len(chosen)
                 if labels:
-                    right += sum(_correct(o, t, threshold) for o, t in zip(outputs, targets))
-                del value, outputs
+                    right += sum(is_correct(o, t, threshold)
+                                 for o, t in zip(result.outputs, targets))
+                if groups:                  # the grads this step's update used
+                    norms = [a + b for a, b in zip(norms, layer_norms(groups))]
             history.loss.append(total_loss / n)
             history.accuracy.append(right / n if labels else None)
             history.lr.append(optimizer.lr)
-            history.time.append(time.perf_counter() - start)
+            for (name, _), norm in zip(groups, norms):
+                history.grad_norms[name].append(norm / (batch + 1))
             shown = f"loss={history.loss[-1]:.4g}"
+            if validation is not None:
+                val_loss, val_right = _evaluate(model, trainer, validation, labels, threshold)
+                history.val_loss.append(val_loss)
+                history.val_accuracy.append(val_right)
+                shown += f", held-out {val_loss:.4g}"
+            history.time.append(time.perf_counter() - start)
             if labels:
                 shown += f", acc={right / n:.1%}"
             bar.set_postfix_str(shown, refresh=False)
             bar.update(1)
     finally:
+        restore_modes()
         if collecting:
             gc.enable()
         bar.close()
     return history
 
+
+def _held_out(validation, trainer: _Trainer, model) -> tuple[list, list]:
+    """validation=(X_val, y_val), checked as the training data is."""
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError("fit: validation must be a pair (X_val, y_val) of held-out inputs and "
+                        f"targets, got {type(validation).__name__}")
+    X_val, y_val = examples(validation[0], validation[1], "fit (validation)")
+    _check_targets(trainer, model, X_val[0], y_val)
+    return X_val, y_val
+
+
+def _evaluate(model, trainer: _Trainer, validation, labels: bool, threshold: float):
+    """The loss (without l2) and the accuracy (None unless classifying) on held-out data, in
+    eval mode and without a graph."""
+    X_val, y_val = validation
+    with no_grad(), in_mode(model, False):
+        outputs = [model(x) for x in X_val]
+        value = trainer.loss(outputs, y_val)
+    loss = value.data if isinstance(value, Value) else float(value)
+    if not labels:
+        return loss, None
+    right = sum(is_correct(o, t, threshold) for o, t in zip(outputs, y_val))
+    return loss, right / len(y_val)
+
+
+def _stopped(error: TrainingDiverged, epoch: int, epochs: int, batch: int, n: int,
+             batch_size: int, optimizer, history: History) -> TrainingDiverged:
+    batches = -(-n // batch_size)
+    lr = getattr(optimizer, "lr", None)
+    now = f" (lr={lr:g} in this epoch)" if isinstance(lr, (int, float)) else ""
+    message = (f"fit: training diverged in epoch {epoch + 1} of {epochs}, batch {batch + 1} of "
+               f"{batches}: {error.reason}; try a smaller learning rate{now}, or clip the "
+               "gradients (nn.clip_grad_norm). The model keeps the parameters it had before "
+               f"this step; .history holds the {len(history.loss)} epochs before.")
+    history.diverged = f"in epoch {epoch + 1}, batch {batch + 1}: {error.reason}"
+    return TrainingDiverged(message, error.reason, epoch + 1, batch + 1, lr, history)
+
+
+def _rates(schedule, epochs: int) -> list[float] | None:
+    """Every epoch's learning rate from schedule(epoch), checked before training starts."""
+    if schedule is None:
+        return None
+    if not callable(schedule):
+        raise TypeError(f"fit: schedule must be a function epoch -> learning rate, "
+                        f"got {type(schedule).__name__}")
+    rates = []
+    for epoch in range(epochs):
+        lr = schedule(epoch)
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (
+                math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"fit: schedule({epoch}) returned {lr!r}; a learning rate must be "
+                             "a finite number >= 0 (nothing was trained)")
+        rates.append(float(lr))
+    return rates
+
+
+def _check_targets(trainer: _Trainer, model: Callable, first_input, y: list) -> None:
+    """Every label is one the named loss accepts; for cross_entropy, the model gives one output
+    per class (its output on the first example, under no_grad: nothing changes)."""
+    name, who = trainer.name, trainer.who
+
+    def refuse(i: int, needs: str, fix: str = ""):
+        raise ValueError(f"{who}: the loss {name!r} needs {needs}, got y[{i}] = {y[i]!r}{fix}")
+
+    for i, t in enumerate(y):
+        if name == "hinge" and (not isinstance(t, numbers.Real) or t not in (-1, 1)):
+            refuse(i, "labels -1 or +1", "; for 0/1 labels use [2 * t - 1 for t in y]")
+        if name in ("bce", "bce_with_logits") and (
+                isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 <= t <= 1):
+            refuse(i, "targets in [0, 1] (class 0 or 1)",
+                   "; for -1/+1 labels use loss='hinge' or [(t + 1) / 2 for t in y]")
+        if name == "cross_entropy" and (isinstance(t, bool) or not isinstance(t, numbers.Real)
+                                        or t != int(t) or t < 0):
+            refuse(i, "class indices 0, 1, 2, ...")
+    if name == "cross_entropy":            # how many classes: the model's output, under no_grad
+        with no_grad(), in_mode(model, False):     # and in eval mode: no dropout mask drawn
+            output = model(first_input)
+        _check_logits(output, who)
+        classes = len(output)
+        top = max(range(len(y)), key=lambda i: y[i])
+        if y[top] >= classes:
+            refuse(top, f"class indices below {classes} (the model has {classes} outputs)")

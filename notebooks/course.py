@@ -1,10 +1,17 @@
-"""Helpers for the notebooks: exercises that check themselves, and showing a step."""
+"""Helpers for the notebooks: exercises that check themselves, showing a step, and the
+test suite's quick run."""
 
 from __future__ import annotations
 
 import math
+import os
 
-__all__ = ["check", "show_step"]
+__all__ = ["QUICK", "check", "show_step"]
+
+# True only while the test suite runs the notebooks (CHAINRULE_FAST=1, set by notebooks/run.py
+# for the tests): the training cells then use fewer epochs or pictures, so every cell still runs
+# in seconds. The outputs stored in the notebooks always come from the full run.
+QUICK = os.environ.get("CHAINRULE_FAST") == "1"
 
 
 def check(answer, expected: float, *, tolerance: float = 1e-6, hint: str = "") -> bool | None:
@@ -27,9 +34,8 @@ def check(answer, expected: float, *, tolerance: float = 1e-6, hint: str = "") -
 
 
 def show_step(step) -> None:
-    """A step as text, as a formula, and as the graph at that moment."""
+    """A step as text (its header first), as a formula, and as the graph at that moment."""
     from IPython.display import Math, display
-    print(f"step {step.index + 1} of {step.total}, at node {step.name(step.node)}:")
     print(step)
     display(Math(step.latex))
-    display(step.draw())
+    display(step.draw(rankdir="TB"))      # top to bottom: narrow, so its text reads at full size

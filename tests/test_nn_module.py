@@ -5,6 +5,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -134,12 +135,17 @@ def test_mlp_forward_is_the_layers_of_weighted_sums(activation, f):
     assert [o.data for o in model(x)] == pytest.approx(expected, rel=1e-12)
 
 
-def test_one_output_is_a_value_several_a_list_and_a_layer_always_a_list():
+def test_one_output_is_a_value_and_several_a_list_for_mlps_and_layers_as_micrograd():
     assert isinstance(nn.MLP(2, [3, 1], seed=0)([1.0, 2.0]), Value)
     out = nn.MLP(2, [3, 2], seed=0)([1.0, 2.0])
     assert isinstance(out, list) and len(out) == 2 and all(isinstance(o, Value) for o in out)
-    single = nn.Layer(2, 1, seed=0)([1.0, 2.0])
-    assert isinstance(single, list) and len(single) == 1
+    assert isinstance(nn.Layer(2, 1, seed=0)([1.0, 2.0]), Value)
+    several = nn.Layer(2, 3, seed=0)([1.0, 2.0])
+    assert isinstance(several, list) and len(several) == 3
+    # a one-neuron layer's Value feeds the next layer as a one-input list
+    narrow, wide = nn.Layer(2, 1, seed=0), nn.Layer(1, 2, seed=1)
+    assert [o.data for o in wide(narrow([1.0, 2.0]))] == [
+        o.data for o in wide([narrow([1.0, 2.0]).data])]
     assert isinstance(nn.MLP(1, [2, 1], seed=0)(0.5), Value)        # one input may be a number
 
 
@@ -201,7 +207,7 @@ def test_a_custom_module_finds_its_values_and_submodules():
     model = Scaled()
     assert len(model.parameters()) == 1 + 13 + 2
     state = model.state_dict()
-    assert state["scale"] == 2.0 and state["extras"] == [0.5, -0.5]
+    assert state["scale"] == 2.0 and (state["extras.0"], state["extras.1"]) == (0.5, -0.5)
     assert "body.layers.1.neurons.0.b" in state
     assert isinstance(model([1.0, 1.0]), Value)
     with pytest.raises(NotImplementedError, match="must define forward"):
@@ -256,7 +262,8 @@ def test_state_dict_round_trip_gives_the_same_model():
     b.load_state_dict(a.state_dict())
     assert weights(a) == weights(b)
     assert [o.data for o in a([0.1, 0.2])] == [o.data for o in b([0.1, 0.2])]
-    assert b.state_dict()["layers.0.neurons.0.w"] == [v.data for v in a.layers[0].neurons[0].w]
+    assert b.state_dict()["layers.0.neurons.0.w.1"] == a.layers[0].neurons[0].w[1].data
+    assert list(a.state_dict()) == [name for name, _ in a.named_parameters()]
 
 
 def test_save_then_load_restores_every_number_exactly(tmp_path):
@@ -265,7 +272,7 @@ def test_save_then_load_restores_every_number_exactly(tmp_path):
     path = tmp_path / "model.json"
     nn.save(a, path)
     document = json.loads(path.read_text())
-    assert document["format"] == "chainrule.nn" and document["version"] == 1
+    assert document["format"] == "chainrule.nn" and document["version"] == 2
     assert document["model"].startswith("MLP(2 -> 8 -> 1")
     b = nn.load(nn.MLP(2, [8, 1], seed=5), path)
     assert weights(b) == weights(a)
@@ -304,7 +311,7 @@ def test_save_refuses_nan_weights_and_keeps_the_old_file(tmp_path):
     nn.save(model, path)
     before = path.read_bytes()
     model.layers[1].neurons[0].b.data = math.nan
-    with pytest.raises(ValueError, match=r"'layers.1.neurons.0.b' is not a finite number"):
+    with pytest.raises(ValueError, match=r"'layers.1.neurons.0.b' is nan"):
         nn.save(model, path)
     assert path.read_bytes() == before
 
@@ -323,9 +330,9 @@ def test_loading_another_shape_raises_and_changes_nothing(tmp_path):
 def test_a_mismatch_found_late_changes_nothing():
     model = nn.MLP(2, [3, 1], seed=0)
     state = nn.MLP(2, [3, 1], seed=1).state_dict()
-    state["layers.1.neurons.0.w"][2] = "oops"          # the last entry is the bad one
+    state["layers.1.neurons.0.b"] = "oops"          # the last entry is the bad one
     before = weights(model)
-    with pytest.raises(ValueError, match=r"'layers.1.neurons.0.w\[2\]' must be a finite number"):
+    with pytest.raises(ValueError, match=r"'layers.1.neurons.0.b' must be a finite number"):
         model.load_state_dict(state)
     assert weights(model) == before
     state = nn.MLP(2, [3, 1], seed=1).state_dict()
@@ -362,3 +369,120 @@ def test_a_truncated_save_file_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="is not valid JSON"):
         nn.load(model, path)
     assert weights(model) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: clear errors, bounded reads, nothing changed on any failure
+
+
+def test_saving_to_an_empty_path_or_a_folder_is_a_clear_error(tmp_path):
+    model = nn.MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match="save: the path is empty; give a file name"):
+        nn.save(model, "")
+    with pytest.raises(ValueError, match="is a folder; give a file name such as"):
+        nn.save(model, tmp_path)
+    with pytest.raises(ValueError, match="load: the path is empty"):
+        nn.load(model, "")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_larger_than_the_model_can_need_is_refused_unread(tmp_path, monkeypatch):
+    model = nn.MLP(2, [3, 1], seed=0)
+    nn.save(model, tmp_path / "model.json")
+    saved = os.path.getsize(tmp_path / "model.json")
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as file:
+        file.truncate(2 * 1024 ** 3)                       # 2 GB, sparse: nothing on disk
+    reads = []
+    real_open = open
+
+    def watching_open(*args, **kwargs):
+        handle = real_open(*args, **kwargs)
+        real_read = handle.read
+        handle.read = lambda *a: reads.append(a) or real_read(*a)
+        return handle
+
+    monkeypatch.setattr("builtins.open", watching_open)
+    before = weights(model)
+    with pytest.raises(ValueError, match=r"huge.json' is larger \(2,147,483,648 bytes or more\) "
+                                         r"than any file saved from this model"):
+        nn.load(model, huge)
+    assert reads == [] and weights(model) == before
+    # the limit follows the model: a little over its own file is refused, its file is not
+    limit = nn.module._size_limit(model)
+    assert saved < limit < 4 * saved + 65536
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (limit + 1))
+    with pytest.raises(ValueError, match="larger"):
+        nn.load(model, big)
+    digits = nn.MLP(64, [32, 10])
+    nn.save(digits, tmp_path / "digits.json")
+    assert os.path.getsize(tmp_path / "digits.json") < nn.module._size_limit(digits) > 4 * limit
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"format": "chainrule.nn", "version": 2, "state": {"b": 1' + b"0" * 400 + b"}}",
+     r"'b' must be a finite number, got 1000000000000"),
+    (b'{"format": "chainrule.nn", "version": 2, "state": {"b": 1' + b"0" * 5000 + b"}}",
+     r"is not valid JSON \(Exceeds the limit"),
+    (b'{"format": "chainrule.nn", "version": 2, "state": {"b": 1e400}}',
+     r"'b' must be a finite number, got inf"),
+    (b'{"format": "chainrule.nn", "version": 2, "state": {"b": NaN}}',
+     r"'b' must be a finite number, got nan"),
+    (b"[" * 20000 + b"]" * 20000, "is nested too deeply"),
+    (b'{"format": "chainrule.nn", "version": 2, "model": "\xff\xfe"}',
+     r"is not UTF-8 text \('utf-8' codec can't decode byte 0xff"),
+    (b'{"format": "chainrule.nn", "version": true, "state": {}}', "format version True"),
+    (b'{"format": "chainrule.nn", "version": 2, "modules": [], "state": {"b": 1}}',
+     "its 'modules' entry is not a dict"),
+])
+def test_a_hostile_file_is_a_value_error_naming_the_file_and_changes_nothing(tmp_path, content,
+                                                                             message):
+    model = nn.Neuron(1, seed=0)
+    path = tmp_path / "model.json"
+    content = content.replace(b'"state": {"b"', b'"state": {"w.0": 0.5, "b"')
+    path.write_bytes(content)
+    before = weights(model)
+    with pytest.raises(ValueError, match=message) as error:
+        nn.load(model, path)
+    assert "model.json" in str(error.value)
+    assert weights(model) == before
+
+
+def test_a_model_saved_with_another_activation_is_refused_and_another_init_warns(tmp_path):
+    path = tmp_path / "model.json"
+    saved = nn.MLP(2, [4, 1], activation="tanh", init="xavier", seed=0)
+    nn.save(saved, path)
+    for other, where in [(nn.MLP(2, [4, 1], activation="relu", init="xavier"), "the model ("),
+                         (nn.MLP(2, [4, 1], activation="tanh", output_activation="sigmoid",
+                                 init="xavier"), "the model (output_activation 'linear' there")]:
+        before = weights(other)
+        with pytest.raises(ValueError, match="built differently at " + re.escape(where)):
+            nn.load(other, path)
+        assert weights(other) == before
+    with pytest.warns(UserWarning, match="init='xavier' at the model, this one has "
+                                         "init='uniform'; the loaded weights replace"):
+        loaded = nn.load(nn.MLP(2, [4, 1], activation="tanh", seed=1), path)
+    assert weights(loaded) == weights(saved)
+
+    class Custom(nn.Module):
+        def __init__(self, activation):
+            self.head = nn.Neuron(2, activation, seed=0)
+
+    nn.save(Custom("tanh"), path)
+    with pytest.raises(ValueError, match=r"at the model's 'head' \(activation 'tanh' there, "
+                                         r"'sigmoid' here\)"):
+        nn.load(Custom("sigmoid"), path)
+
+
+def test_a_version_1_file_still_loads(tmp_path):
+    model = nn.MLP(2, [2, 1], seed=0)
+    state = {}
+    for i, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            state[f"layers.{i}.neurons.{j}.w"] = [w.data for w in neuron.w]
+            state[f"layers.{i}.neurons.{j}.b"] = neuron.b.data
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"format": "chainrule.nn", "version": 1, "model": repr(model),
+                                "state": state}))
+    assert weights(nn.load(nn.MLP(2, [2, 1], seed=5), path)) == weights(model)

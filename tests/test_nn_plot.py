@@ -70,7 +70,7 @@ def test_decision_boundary_needs_2d_inputs():
 def test_loss_curve_draws_the_history():
     X, y = nn.data.xor()
     model = nn.MLP(2, [4, 1], activation="tanh", seed=0)
-    history = nn.fit(model, X, y, loss="mse", epochs=30, progress=False)
+    history = nn.fit(model, X, y, loss="mse", epochs=30, progress=False, classify=True)
     figure = nn.plot.loss_curve(history)
     loss_ax, accuracy_ax = figure.axes
     (line,) = loss_ax.get_lines()
@@ -100,3 +100,15 @@ def test_importing_nn_does_not_import_matplotlib_and_no_display_means_agg():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip().lower() == "agg"
+
+
+def test_plot_uses_only_public_names_of_the_other_nn_modules():
+    # plot reads classes and thresholds through nn.metrics' public functions, never through
+    # train.py's private helpers
+    import ast
+    tree = ast.parse(open(os.path.join(ROOT, "nn", "plot.py")).read())
+    imported = [(node.module, alias.name) for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level == 1
+                for alias in node.names]
+    assert imported and all(module != "train" for module, _ in imported)
+    assert all(not name.startswith("_") for _, name in imported)

@@ -1,7 +1,9 @@
 """The curriculum: every notebook runs top to bottom without an error, and is stored with the
-outputs of such a run."""
+outputs of such a run. `make test` runs them quickly (course.QUICK: fewer epochs and pictures,
+every cell still runs); the full runs are `heavy` (make test-heavy, CI) and make notebooks-run."""
 
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -31,12 +33,55 @@ def test_the_curriculum_is_there():
         assert name in index, f"{name} is missing from notebooks/README.md"
 
 
-@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_a_notebook_runs_top_to_bottom(path):
-    executed = runner.execute(path)           # raises at the first failing cell
+def needs(path: Path) -> list[str]:
+    """What a notebook needs beyond the notebooks extra: its metadata's chainrule.requires."""
+    return nbformat.read(path, as_version=4).metadata.get("chainrule", {}).get("requires", [])
+
+
+def uses_quick(path: Path) -> bool:
+    notebook = nbformat.read(path, as_version=4)
+    return any("QUICK" in cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def assert_ran_without_error(executed) -> None:
     for cell in executed.cells:
         if cell.cell_type == "code":
             assert not any(o.output_type == "error" for o in cell.outputs)
+
+
+def skip_unless_it_can_run(path: Path, request) -> None:
+    if "torch" in needs(path):
+        request.getfixturevalue("torch")      # skips with the reason where PyTorch is missing
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_a_notebook_runs_top_to_bottom(path, request):
+    skip_unless_it_can_run(path, request)
+    assert_ran_without_error(runner.execute(path, quick=True))   # raises at a failing cell
+
+
+FULL = [p for p in PATHS if uses_quick(p)]
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("path", FULL, ids=[p.stem for p in FULL])
+def test_a_notebook_with_a_quick_path_also_runs_in_full(path, request):
+    skip_unless_it_can_run(path, request)
+    assert_ran_without_error(runner.execute(path))
+
+
+def test_the_full_run_never_sees_the_quick_flag(tmp_path, monkeypatch):
+    """Stored outputs come from the full run: run.py hides CHAINRULE_FAST from the kernel even
+    when the caller has it set; quick=True sets it, and course.QUICK reads it."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import sys; sys.path.insert(0, {str(NOTEBOOKS)!r})\n"
+        "import os, course; print(os.environ.get('CHAINRULE_FAST'), course.QUICK)")])
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, path)
+    monkeypatch.setenv("CHAINRULE_FAST", "1")
+    printed = runner.execute(path).cells[0].outputs[0]["text"]
+    assert printed.strip() == "None False"
+    assert os.environ["CHAINRULE_FAST"] == "1"          # restored afterwards
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])

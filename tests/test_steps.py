@@ -25,11 +25,12 @@ def test_a_step_explains_itself_with_the_numbers():
     at_n = next(step for step in steps if step.node is n)
     assert at_n.upstream == 0.5
     assert str(at_n).splitlines() == [
-        "dL/dx += dn/dx * dL/dn = w * 0.5 = -3.0 * 0.5 = -1.5",
-        "dL/dw += dn/dw * dL/dn = x * 0.5 = 2.0 * 0.5 = 1.0",
+        "step 2/2 at n (*)",
+        "  dL/dx += ∂n/∂x * dL/dn = w * 0.5 = -3.0 * 0.5 = -1.5",
+        "  dL/dw += ∂n/∂w * dL/dn = x * 0.5 = 2.0 * 0.5 = 1.0",
     ]
-    assert r"\frac{\partial L}{\partial x} &\mathrel{+}= \frac{\partial n}{\partial x}" \
-        in at_n.latex
+    assert (r"\frac{d L}{d x} &\mathrel{+}= \frac{\partial n}{\partial x} \cdot "
+            r"\frac{d L}{d n}") in at_n.latex
     assert r"w \cdot 0.5 = -3.0 \cdot 0.5 = -1.5" in at_n.latex
 
 
@@ -37,7 +38,7 @@ def test_the_first_step_seeds_the_root():
     x, w, n, L = lecture_graph()
     first = next(L.backward_steps())
     assert first.index == 0 and first.node is L and first.upstream == 1.0 and L.grad == 1.0
-    assert str(first).splitlines()[0].startswith("dL/dL = 1.0")
+    assert str(first).splitlines()[:2] == ["step 1/2 at L (*)", "  dL/dL = 1.0 (the seed)"]
     assert n.grad == 0.5 and x.grad == 0.0          # one node at a time: x not reached yet
 
 
@@ -135,7 +136,26 @@ def test_a_user_op_without_a_symbolic_derivative_still_steps():
     x = Value(0.0, "x")
     step = list(softplus(x).backward_steps())[0]
     assert step.edges[0].formula is None
-    assert str(step).splitlines()[1] == "dL/dx += dL/dx * dL/dL = 0.5 * 1.0 = 0.5"
+    # at the root the local derivative (∂) and the total (d) are told apart
+    assert str(step).splitlines()[2] == "  dL/dx += ∂L/∂x * dL/dL = 0.5 * 1.0 = 0.5"
+    assert r"\frac{\partial L}{\partial x} \cdot \frac{d L}{d L}" in step.latex
+
+
+def test_a_second_contribution_shows_the_running_total():
+    a, b = Value(3.0, "a"), Value(-2.0, "b")
+    ab = a * b
+    ab.label = "ab"
+    f = ab + a
+    f.label = "f"
+    first, second = f.backward_steps()
+    assert "  df/da += ∂f/∂a * df/df = 1.0 * 1.0 = 1.0" in str(first).splitlines()
+    assert str(second).splitlines()[1:3] == [
+        "  df/da += ∂ab/∂a * df/dab = b * 1.0 = -2.0 * 1.0 = -2.0",
+        "    df/da = 1.0 + (-2.0) = -1.0"]
+    assert r"\frac{d f}{d a} &= 1.0 + (-2.0) = -1.0" in second.latex
+    edge = second.edges[0]
+    assert (edge.first, edge.grad_before, edge.grad_after) == (False, 1.0, -1.0)
+    assert a.grad == -1.0 == b.data + 1
 
 
 def test_the_ledger_has_a_row_per_node_in_backward_order():
@@ -145,29 +165,41 @@ def test_the_ledger_has_a_row_per_node_in_backward_order():
     assert [row.name for row in table.rows] == [node_names(L)[id(v)] for v in order]
     by_name = {row.name: row for row in table.rows}
     assert by_name["n"].locals == (("x", -3.0), ("w", 2.0))
-    assert (by_name["n"].upstream, by_name["x"].grad, by_name["w"].grad) == (0.5, -1.5, 1.0)
+    assert (by_name["n"].grad, by_name["x"].grad, by_name["w"].grad) == (0.5, -1.5, 1.0)
+    assert by_name["L"].contributions == () and by_name["n"].contributions == (0.5,)
     assert by_name["x"].op == "" and by_name["L"].op == "*"
     markdown = table.to_markdown()
-    assert markdown.splitlines()[0] == "| node | op | data | local derivatives | upstream | grad |"
-    assert "| n | \\* | -6.0 | dn/dx = -3.0, dn/dw = 2.0 | 0.5 | 0.5 |" in markdown
+    assert markdown.splitlines()[0] == \
+        "| node | op | data | local derivatives | contributions | grad |"
+    assert "| n | \\* | -6.0 | ∂n/∂x = -3.0, ∂n/∂w = 2.0 | 0.5 | 0.5 |" in markdown
+    assert "| L | \\* | -3.0 | ∂L/∂n = 0.5, ∂L/∂v1 = -6.0 | 1.0 (seed) | 1.0 |" in markdown
     latex = table.to_latex()
     assert latex.startswith(r"\begin{tabular}") and r"$\partial n/\partial x = -3.0$" in latex
     assert table._repr_html_().startswith('<table class="chainrule-ledger">')
-    assert "<td>dn/dx = -3.0, dn/dw = 2.0</td>" in table.to_html()
+    assert "<td>∂n/∂x = -3.0, ∂n/∂w = 2.0</td>" in table.to_html()
     assert str(table).splitlines()[0].split() == ["node", "op", "data", "local",
-                                                  "derivatives", "upstream", "grad"]
+                                                  "derivatives", "contributions", "grad"]
+
+
+def test_a_reused_node_lists_every_contribution_in_the_ledger():
+    a = Value(3.0, "a")
+    b = a * a + a
+    row = next(row for row in ledger(b).rows if row.name == "a")
+    assert row.contributions == (1.0, 3.0, 3.0) and row.grad == 7.0
+    assert "1.0 + 3.0 + 3.0" in str(ledger(b))
 
 
 def test_ledger_exports_escape_what_users_type():
-    a = Value(1.0, "a|<b>&_c")
+    a = Value(1.0, "a|<b>&_c*")
     table = ledger(a * 2)
-    assert "a\\|<b>&_c" in table.to_markdown()
-    assert "a|&lt;b&gt;&amp;_c" in table.to_html()
-    assert r"\mathrm{a|<b>\&\_c}" in table.to_latex()
+    assert "a\\|\\<b\\>\\&\\_c\\*" in table.to_markdown()
+    assert "a|&lt;b&gt;&amp;_c*" in table.to_html()
+    assert r"\mathrm{a|<b>\&\_c*}" in table.to_latex()
 
 
-def test_a_step_displays_in_jupyter_as_formula_and_graph():
+def test_a_step_displays_in_jupyter_as_header_formula_and_graph():
     x, w, n, L = lecture_graph()
     step = next(L.backward_steps())
     shown = step._repr_html_()
-    assert shown.startswith("<div>$$\\begin{aligned}") and "<svg" in shown
+    assert "<b>step 1/2 at L (*)</b>" in shown and "$$\\begin{aligned}" in shown
+    assert "<svg" in shown and "<?xml" not in shown

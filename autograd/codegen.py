@@ -1,0 +1,924 @@
+"""compile(): a graph as readable straight-line Python, from the engine's own local derivatives.
+
+    >>> from autograd import compile, tanh
+    >>> neuron = compile(lambda x, w, b: tanh(x * w + b), 2.0, -3.0, 6.88)
+    >>> print(neuron.source)            # the forward and backward pass, one line per step
+    >>> value, (dx, dw, db) = neuron(2.0, -3.0, 6.88)
+
+How it works: `f` runs once on Values (a trace); the graph it builds is written out as Python.
+The forward pass is one line per node. The backward pass is one line per chain-rule
+contribution, `d<parent> += <local derivative> * d<node>`, where the local derivative is the
+op's own `local` from engine.py fed names instead of numbers (as formula.py does for the
+views): the code and the engine cannot disagree about a derivative. Constants of the graph
+(numbers lifted to leaves, exponents, anything f computed from constants alone) are written as
+exact literals (repr round-trips a float).
+
+What the compiled function assumes: that `f` builds the same graph for every input. Data-
+dependent *derivatives* are fine (relu's step, abs's sign become conditional expressions),
+but Python control flow in `f` that looks at `.data` (an `if x.data > 0:` around different
+ops) is frozen at the traced branch. `compile(..., check=True)` re-traces at a second input
+and raises GraphChangedError if the code differs. Values that `f` reads from outside its
+arguments (a model's parameters in a closure) are constants, frozen at their traced value:
+pass them as arguments to differentiate with respect to them or to see them change.
+
+Errors: the generated code checks cheaply (its outputs, and the inputs of the ops that can
+turn an inf or NaN back into a finite number: tanh, sigmoid, relu, exp, a divisor, a power's
+base). On an exception or a non-finite check it re-runs the interpreted engine on the same
+inputs, which raises the engine's own UndefinedMathError naming the op and the input's label
+(or, if the engine does not raise, returns the engine's result). What this misses: a non-finite
+intermediate that a later op maps back to a finite number without passing through one of those
+checked inputs (0.0 * inf would still give nan and be caught; a local derivative folded to the
+constant 0.0 multiplying an infinite upstream gradient is not), and f's own data-dependent
+control flow (see above).
+
+Large graphs are split into parts of at most CHUNK_LINES statements, each compiled on its own
+(bounded memory and time: CPython's compiler is superlinear on huge functions), passing values
+between parts through one list; nothing in the generated code nests, so there is no depth limit.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import keyword
+import linecache
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import count
+
+from . import engine
+from .engine import UndefinedMathError, Value, topological_order
+from .formula import Symbol
+from .text import constant_text, node_names
+
+__all__ = ["compile", "Compiled", "CompileError", "GraphChangedError", "CHUNK_LINES"]
+
+CHUNK_LINES = 4000      # statements per generated function; larger graphs are split in parts
+
+
+class CompileError(Exception):
+    """f cannot be compiled (it returns no Value, or uses an op whose forward is unknown)."""
+
+
+class GraphChangedError(CompileError):
+    """compile(check=True): f builds a different graph at the second input."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The names the generated code may call (its whole namespace, besides the parts and user ops)
+
+_FUNCTIONS = {
+    "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tanh": math.tanh,
+    "sqrt": math.sqrt, "sigmoid": engine._float_sigmoid,       # the engine's own float sigmoid
+}
+_BUILTINS = {"abs": abs, "type": type, "float": float, "sum": sum}
+_RESERVED = set(_FUNCTIONS) | set(_BUILTINS) | {"relu", "step", "sign", "math"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers from labels
+
+
+def _identifier(text: str) -> str:
+    """A label as a Python identifier: x stays x, 'h[1]' becomes h_1_, '2x' becomes v2x.
+    Never starts with '_' (those names are the generated code's own) nor is a keyword."""
+    if text.isascii() and text.isidentifier() and text[0] != "_" and text[-1] != "_" \
+            and "__" not in text and not keyword.iskeyword(text) \
+            and not keyword.issoftkeyword(text):
+        return text                                    # the usual case: x, w1, v17
+    text = unicodedata.normalize("NFKC", text)         # what Python itself does to identifiers
+    chars = [c if ("a" + c).isidentifier() else "_" for c in text]
+    name = "".join(chars).strip("_") if "".join(chars).strip("_") else ""
+    name = re.sub(r"__+", "_", name)
+    if not name or not name[0].isidentifier():
+        name = "v" + name
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name += "_"
+    return name
+
+
+class _Names:
+    """Hands out identifiers that never collide with each other or with reserved names."""
+
+    def __init__(self, reserved) -> None:
+        self.taken = set(reserved)
+
+    def new(self, wanted: str) -> str:
+        base = _identifier(wanted)
+        name, k = base, 2
+        while name in self.taken:
+            name, k = f"{base}_{k}", k + 1
+        self.taken.add(name)
+        return name
+
+
+def _comment_text(text: str) -> str:
+    """Text safe inside a # comment: no line breaks or other unprintable characters."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Formulas (Symbols fed to a local derivative) as Python source
+
+_SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = 1, 2, 3, 4, 5
+_BINARY = {"+": _SUM, "-": _SUM, "*": _PRODUCT, "/": _PRODUCT}
+
+
+def _number_code(x: float) -> str:
+    """A float as an exact Python literal (repr round-trips); inf and nan by name."""
+    x = float(x)
+    if math.isfinite(x):
+        return repr(x)
+    return "_nan" if x != x else "_inf" if x > 0 else "-_inf"
+
+
+def _code(formula) -> tuple[str, int]:
+    """Python source for a formula (a Symbol or a number) and how tightly it binds.
+    Every binary operator's right operand of equal precedence keeps its parentheses:
+    float arithmetic is not associative, so the tree is kept exactly."""
+    if isinstance(formula, (int, float)):
+        text = _number_code(formula)
+        return text, _NEGATION if text.startswith("-") else _ATOM
+    kind, args = formula.kind, formula.args
+    if kind == "name":
+        return args[0], _ATOM
+    if kind == "number":
+        return _code(args[0])
+    if kind == "call":
+        function, (inner, _) = args[0], _code(args[1])
+        if function == "relu":
+            return f"({inner} if {inner} > 0.0 else 0.0)", _ATOM
+        if function == "step":                      # relu's slope: 1 where x > 0, else 0
+            return f"(1.0 if {inner} > 0.0 else 0.0)", _ATOM
+        if function == "sign":                      # abs's slope: -1, 0 or 1
+            return f"(1.0 if {inner} > 0.0 else -1.0 if {inner} < 0.0 else 0.0)", _ATOM
+        if function not in _FUNCTIONS and function != "abs":
+            raise CompileError(f"a local derivative calls {function}(), which compile() "
+                               "does not know")
+        return f"{function}({inner})", _ATOM
+    if kind == "neg":
+        inner, binding = _code(args[0])
+        return "-" + (f"({inner})" if binding <= _NEGATION else inner), _NEGATION
+    (a, pa), (b, pb) = _code(args[0]), _code(args[1])
+    if kind == "**":
+        a = f"({a})" if pa <= _POWER else a
+        b = b if pb == _ATOM or args[1].kind == "number" else f"({b})"
+        return f"{a} ** {b}", _POWER
+    mine = _BINARY[kind]
+    a = f"({a})" if pa < mine else a
+    b = f"({b})" if pb <= mine else b
+    return f"{a} {kind} {b}", mine
+
+
+def _names_in(formula) -> set[str]:
+    """The names a formula reads."""
+    found, stack = set(), [formula]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Symbol):
+            if item.kind == "name":
+                found.add(item.args[0])
+            else:
+                stack.extend(a for a in item.args if isinstance(a, Symbol))
+    return found
+
+
+def _symbolic(local, args) -> tuple | None:
+    """A local derivative fed symbols (and numbers for constants): a tuple of formulas, or
+    None when it cannot take symbols (one written with math.exp, or with an `if`)."""
+    try:
+        formulas = local(*args)
+        formulas = tuple(formulas)
+    except (TypeError, AttributeError, ValueError, ArithmeticError):
+        return None
+    if len(formulas) != len(args) - 1:
+        return None
+    for formula in formulas:
+        if not isinstance(formula, (Symbol, int, float)) or isinstance(formula, bool):
+            return None
+    return formulas
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward code per op: what the engine computes on floats, written as Python
+
+
+def _forward_code(op: str, operands: list[str], exponent: float | None,
+                  user_op: str | None) -> str:
+    """The right-hand side of a node's forward line, in its operands' code."""
+    if user_op is not None:
+        return f"{user_op}({', '.join(operands)})"
+    if op in _BINARY:
+        a, b = operands
+        return f"{a} {op} {b}"
+    if op == "**":
+        a = operands[0]
+        a = f"({a})" if a.startswith("-") else a
+        b = _number_code(exponent) if exponent is not None else operands[1]
+        return f"{a} ** {b}"
+    x, = operands
+    if op == "neg":
+        return f"-{x}" if not x.startswith("-") else f"-({x})"
+    if op == "relu":
+        return f"{x} if {x} > 0.0 else 0.0"
+    if op in _FUNCTIONS or op == "abs":
+        return f"{op}({x})"
+    raise CompileError(f"compile() does not know the forward of op {op!r}")
+
+
+_SATURATING = {"tanh", "sigmoid", "relu", "exp"}    # map +-inf (or nan) to a finite number
+
+
+def _checked_operands(node: Value, op_is_user: bool) -> tuple[int, ...]:
+    """Which operands of this node the non-finite check must look at: those an inf or nan
+    could enter without reaching the output (tanh(inf) = 1, relu(nan) = 0, 1/inf = 0)."""
+    if op_is_user or node.op in _SATURATING:
+        return (0, 1) if node._b is not None else (0,)
+    if node.op == "/":
+        return (1,)
+    if node.op == "**":
+        exponent = getattr(node.local, "exponent", None)
+        if exponent is None:
+            return (0, 1)
+        return (0,) if exponent <= 0.0 else ()
+    return ()
+
+
+# ---------------------------------------------------------------------------------------------
+# The program: statements in order, each with the variables it reads
+
+
+@dataclass
+class _Line:
+    code: str                       # a statement, or "" for a comment line
+    reads: tuple[str, ...] = ()
+    writes: str | None = None
+    comment: str = ""
+
+    def text(self, indent: str = "    ") -> str:
+        if not self.code:
+            return f"{indent}# {self.comment}"
+        if not self.comment:
+            return indent + self.code
+        return f"{indent}{self.code:<36}  # {self.comment}"
+
+
+def _generic_comment(node: Value, position: int, op_name: str) -> str:
+    """'d tanh(x)/dx = (1 - out) * (1 + out)': the op's local derivative in generic names."""
+    exponent = getattr(node.local, "exponent", None)
+    if node.op == "**" and node._b is None:
+        shown, names = f"(x ** {constant_text(exponent)})", ["x"]
+    elif node._b is None:
+        shown, names = ("(-x)" if node.op == "neg" else f" {op_name}(x)"), ["x"]
+    elif node.op in _BINARY or node.op == "**":
+        shown, names = f"(a {node.op} b)", ["a", "b"]
+    else:
+        shown, names = f" {op_name}(a, b)", ["a", "b"]
+    formulas = _symbolic(node.local, [Symbol(n) for n in names] + [Symbol("out")])
+    if formulas is None:
+        return _comment_text(f"d{shown}/d{names[position]}: {op_name}'s own local "
+                             "derivative, called (it does not take symbols)")
+    formula = formulas[position]
+    text = formula.text() if isinstance(formula, Symbol) else constant_text(float(formula))
+    return _comment_text(f"d{shown}/d{names[position]} = {text}")
+
+
+class _Program:
+    """The statements of one compiled function, built from a traced graph."""
+
+    def __init__(self, roots: list[Value], inputs: list[Value], wrt: list[bool], function: str,
+                 seeded: bool = False):
+        # seeded: a generator for several outputs (nn's training step): it yields the outputs,
+        # is sent d loss/d output for each, and yields the grads (a vector-Jacobian product)
+        self.seeded = seeded
+        root = roots[0]
+        order = _order(roots)
+        self.nodes = len(order)
+        input_position = {id(leaf): i for i, leaf in enumerate(inputs)}
+        live, needs_grad = set(), set()          # depends on an input; on a wrt input
+        for node in order:
+            position = input_position.get(id(node))
+            if position is not None:
+                live.add(id(node))
+                if wrt[position]:
+                    needs_grad.add(id(node))
+            elif node._a is not None:
+                parents = node.parents
+                if any(id(p) in live for p in parents):
+                    live.add(id(node))
+                if any(id(p) in needs_grad for p in parents):
+                    needs_grad.add(id(node))
+
+        # user ops (define_op) are called by name: their forwards go into the namespace
+        self.namespace: dict[str, object] = {}
+        names = _Names(_RESERVED | {function})
+        user_ops: dict[tuple[str, int], str] = {}
+        for node in order:
+            if id(node) in live and node._a is not None and _is_user_op(node):
+                key = (node.op, id(node.local))
+                if key not in user_ops:
+                    forward = engine.defined_forward(node.op, node.local)
+                    if forward is None:
+                        raise CompileError(
+                            f"compile(): op {node.op!r} was not made with define_op (or two "
+                            "define_op calls share its name and local derivative), so its "
+                            "forward is unknown")
+                    name = names.new(node.op)
+                    self.namespace[name] = forward
+                    user_ops[key] = name
+        self.function = function
+
+        # names: inputs (the arguments), then the nodes, then their grads
+        base = node_names(None if seeded else root, order)
+        self.arguments = [names.new(leaf.label or f"x{i + 1}") for i, leaf in enumerate(inputs)]
+        name_of: dict[int, str] = {id(leaf): arg for leaf, arg in zip(inputs, self.arguments)}
+        used_by_live = {id(r) for r in roots}
+        for node in order:
+            if id(node) in live:
+                used_by_live.update(id(p) for p in node.parents)
+        constants = [node for node in order if id(node) not in live and node.label
+                     and id(node) in used_by_live]
+        named = live | {id(node) for node in constants}
+        for node in order:
+            if id(node) not in name_of and id(node) in named:
+                name_of[id(node)] = names.new(base[id(node)])
+
+        def operand(node: Value) -> str:
+            name = name_of.get(id(node))
+            return name if name is not None else _number_code(node.data)
+
+        lines: list[_Line] = []
+        checked: list[str] = []                   # names the non-finite check adds up
+        if constants:
+            lines.append(_Line("", comment="constants: not inputs, frozen at their traced "
+                                           "values"))
+            for node in constants:
+                lines.append(_Line(f"{name_of[id(node)]} = {_number_code(node.data)}",
+                                   writes=name_of[id(node)]))
+        lines.append(_Line("", comment="forward: one line per node"))
+        for node in order:
+            if id(node) not in live or id(node) in input_position or node._a is None:
+                continue
+            parents = node.parents
+            user = user_ops.get((node.op, id(node.local)))
+            rhs = _forward_code(node.op, [operand(p) for p in parents],
+                                getattr(node.local, "exponent", None) if node._b is None
+                                else None, user)
+            if user is not None and type(engine.defined_forward(node.op, node.local)(
+                    *(p.data for p in parents))) is not float:
+                rhs = f"float({rhs})"             # the engine makes a float of any real
+            target = name_of[id(node)]
+            reads = tuple(name_of[id(p)] for p in parents if id(p) in name_of)
+            lines.append(_Line(f"{target} = {rhs}", reads, target))
+            for position in _checked_operands(node, user is not None):
+                parent = parents[position]
+                if id(parent) in live and name_of[id(parent)] not in checked:
+                    checked.append(name_of[id(parent)])
+
+        # backward: reversed order, one line per contribution to a parent that needs a grad
+        grad_of: dict[int, str] = {}
+        self.backward_lines = 0
+        self.split = len(lines)                     # where the backward pass begins
+        if seeded:
+            lines.append(_Line("", comment="backward, from d loss/d output for each output "
+                                           "(sent in): one line per contribution"))
+            for k, out in enumerate(roots):
+                if id(out) not in needs_grad:
+                    continue
+                target = grad_of.get(id(out))
+                if target is None:
+                    target = grad_of[id(out)] = names.new("d" + name_of[id(out)])
+                    lines.append(_Line(f"{target} = _up[{k}]", ("_up",), target))
+                else:
+                    lines.append(_Line(f"{target} += _up[{k}]", ("_up", target), target))
+        elif id(root) in needs_grad:
+            seed = names.new("d" + name_of[id(root)])
+            grad_of[id(root)] = seed
+            lines.append(_Line("", comment="backward: the chain rule, one line per "
+                                           "contribution: d<parent> += local * d<node>"))
+            lines.append(_Line(f"{seed} = 1.0", (), seed,
+                               f"the seed: d{name_of[id(root)]}/d{name_of[id(root)]} = 1"))
+        templates: dict[tuple, tuple] = {}
+        comments: dict[tuple, str] = {}
+        called: dict[int, str] = {}
+        for node in reversed(order):
+            if id(node) not in needs_grad or node._a is None:
+                continue
+            parents = node.parents
+            upstream = grad_of[id(node)]
+            shape = tuple("" if id(p) in name_of else _number_code(p.data) for p in parents)
+            key = (node.local, shape)
+            if key not in templates:
+                templates[key] = _contribution_templates(node.local, shape)
+            formulas = templates[key]
+            out = name_of[id(node)]
+            values = [name_of.get(id(p), "") for p in parents] + [out, upstream]
+            if formulas is None:                  # a user local that cannot take symbols
+                local_name = called.get(id(node.local))
+                if local_name is None:
+                    local_name = names.new(f"{node.op}_local")
+                    called[id(node.local)] = local_name
+                    self.namespace[local_name] = node.local
+                slopes = names.new(f"local_{out}")
+                args = [operand(p) for p in parents] + [out]
+                reads = tuple(name_of[id(p)] for p in parents if id(p) in name_of) + (out,)
+                lines.append(_Line(f"{slopes} = {local_name}({', '.join(args)})", reads, slopes,
+                                   _comment_text(f"{node.op}'s local derivative, called "
+                                                 "(it does not take symbols)")))
+            for position, parent in enumerate(parents):
+                if id(parent) not in needs_grad:
+                    continue
+                comment_key = (node.op, node.local, position)
+                if comment_key not in comments:
+                    comments[comment_key] = _generic_comment(
+                        node, position, _comment_text(node.op))
+                target = grad_of.get(id(parent))
+                first = target is None
+                if first:
+                    target = names.new("d" + name_of[id(parent)])
+                    grad_of[id(parent)] = target
+                if formulas is None:
+                    rhs, reads, negated = f"{slopes}[{position}] * {upstream}", (
+                        slopes, upstream), False
+                else:
+                    contribution, negated_code, used = formulas[position]
+                    negated = negated_code is not None and not first
+                    rhs = (negated_code if negated else contribution).format(*values)
+                    reads = tuple(values[i] for i in used)
+                operator = "=" if first else "-=" if negated else "+="
+                lines.append(_Line(f"{target} {operator} {rhs}",
+                                   reads if first else reads + (target,), target,
+                                   comments[comment_key]))
+                self.backward_lines += 1
+
+        self.lines = lines
+        self.outputs = [operand(out) for out in roots]
+        self.result = self.outputs[0]
+        self.grads = [grad_of.get(id(leaf), "0.0") for leaf, w in zip(inputs, wrt) if w]
+        checked = self.outputs + [g for g in self.grads if g != "0.0"] + checked
+        self.checked = [c for c in dict.fromkeys(checked) if not _is_literal(c)]
+
+
+_LITERALS = {"_inf": math.inf, "-_inf": -math.inf, "_nan": math.nan}
+
+
+def _order(roots: list[Value]) -> list[Value]:
+    """topological_order for several roots: every node once, after its parents."""
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    order: list[Value] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        for node in topological_order(root):   # a node seen before brings its parents along
+            if id(node) not in seen:
+                seen.add(id(node))
+                order.append(node)
+    return order
+
+
+def _is_literal(code: str) -> bool:
+    return code[:1].isdigit() or code[:1] == "-" or code in ("_inf", "_nan")
+
+
+def _is_user_op(node: Value) -> bool:
+    return engine.defined_forward(node.op, node.local) is not None or not _is_builtin(node)
+
+
+def _is_builtin(node: Value) -> bool:
+    local = node.local
+    if node.op == "**":
+        return local is Value._pow_value_local or hasattr(local, "exponent")
+    builtin = getattr(Value, f"_{_BUILTIN_LOCALS.get(node.op, '')}_local", None)
+    return builtin is not None and local is builtin
+
+
+_BUILTIN_LOCALS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "neg": "neg", "exp": "exp",
+                   "log": "log", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu",
+                   "sin": "sin", "cos": "cos", "sqrt": "sqrt", "abs": "abs"}
+
+
+def _contribution_templates(local, shape: tuple) -> tuple | None:
+    """For one local derivative and one pattern of operands (names, or constant numbers):
+    per operand, (code of local * upstream, code of -(that) for `-=` or None, indices read),
+    with {0}, {1} for the operands, {n} for the node and {n+1} for its upstream grad."""
+    n = len(shape)
+    args = [Symbol(f"{{{i}}}") if kind == "" else float(_LITERALS.get(kind, kind))
+            for i, kind in enumerate(shape)]
+    formulas = _symbolic(local, args + [Symbol(f"{{{n}}}")])
+    if formulas is None:
+        return None
+    upstream = Symbol(f"{{{n + 1}}}")
+    result = []
+    for formula in formulas:
+        # local * upstream, in the engine's order (a float on the left goes to Symbol.__rmul__)
+        contribution = (float(formula) if not isinstance(formula, Symbol) else formula) * upstream
+        code, _ = _code(contribution)
+        negated = None
+        if isinstance(contribution, Symbol) and contribution.kind == "neg":
+            negated, _ = _code(contribution.args[0])
+        used = sorted(int(name[1:-1]) for name in _names_in(contribution))
+        result.append((code, negated, tuple(used)))
+    return tuple(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the program out: one function, or parts of at most CHUNK_LINES statements
+
+def _wrapped(items: Sequence[str], first: str, last: str, indent: str) -> list[str]:
+    """first + items joined by ', ' + last, broken over lines of about 96 characters."""
+    text = first + ", ".join(items) + last
+    if len(text) <= 96:
+        return [text]
+    lines, current = [first.rstrip()], indent + "    "
+    for item in items:
+        if len(current) + len(item) + 2 > 96 and current.strip():
+            lines.append(current.rstrip())
+            current = indent + "    "
+        current += item + ", "
+    lines.append(current.rstrip())
+    lines.append(indent + last.lstrip(","))
+    return lines
+
+
+def _sum_line(target: str, names: list[str], indent: str, operator: str = "=") -> list[str]:
+    """target = sum((a, b, ...)): Python's C-level sum, any number of names, nothing nested."""
+    return _wrapped(names, f"{indent}{target} {operator} sum((", "," * (len(names) == 1) + "))",
+                    indent)
+
+
+def _tail(program: _Program, checked: list[str], indent: str, start: str | None,
+          mode: str) -> list[str]:
+    """The end of the function: the cheap non-finite check, then the result.
+    mode: "return" (the function itself), "part" (the last part, to its driver) or "yield"
+    (a seeded generator)."""
+    lines = []
+    grads = program.grads
+    lines += _wrapped(grads, f"{indent}_grads = (", "," * (len(grads) == 1) + ")", indent)
+    returned = [g for g in dict.fromkeys(grads) if not _is_literal(g) and g != "0.0"]
+    terms = ([start] if start else []) + [c for c in checked if c not in returned]
+    if terms or returned:
+        lines.append(f"{indent}# an inf or nan above makes this sum one: then the engine "
+                     "re-runs and says where")
+        if terms:
+            lines += _sum_line("_check", terms, indent)
+        if returned:
+            lines.append(f"{indent}_check {'+=' if terms else '='} sum(_grads)")
+        lines.append(f"{indent}if _check - _check != 0.0 or type(_check) is not float:")
+        lines.append(f"{indent}    {'_grads = None' if mode == 'yield' else 'return None'}")
+    if mode == "yield":
+        lines.append(f"{indent}yield _grads")
+    elif program.seeded:
+        lines.append(f"{indent}return _grads")
+    else:
+        lines.append(f"{indent}return {program.result}, _grads")
+    return lines
+
+
+def _tuple(items: list[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _chunks(lines: list[_Line]) -> list[list[_Line]]:
+    """Consecutive runs of at most CHUNK_LINES statements (comments ride along)."""
+    parts: list[list[_Line]] = [[]]
+    size = 0
+    for line in lines:
+        if line.code:
+            if size == CHUNK_LINES:
+                parts.append([])
+                size = 0
+            size += 1
+        parts[-1].append(line)
+    return parts
+
+
+def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
+    """The generated functions as (name, source lines), the public one last."""
+    statements = sum(1 for line in program.lines if line.code)
+    arguments = _wrapped(program.arguments, f"def {program.function}(", "):", "")
+    forward, backward = program.lines[:program.split], program.lines[program.split:]
+    if statements <= CHUNK_LINES:
+        body = [line.text() for line in forward]
+        if program.seeded:
+            body.append(f"    _up = yield {_tuple(program.outputs)}"
+                        "      # the outputs out, d loss/d outputs in")
+        body += [line.text() for line in backward]
+        body += _tail(program, program.checked, "    ", None,
+                      "yield" if program.seeded else "return")
+        return [(program.function, header + arguments + body)]
+
+    # parts: cut the statements into runs; a value read in a later part travels in _m. A
+    # seeded generator yields between the forward parts and the backward parts.
+    if program.seeded:
+        parts = _chunks(forward)
+        boundary = len(parts)
+        parts += _chunks(backward)
+    else:
+        parts, boundary = _chunks(program.lines), len(program.lines)
+    literal = {name for name in program.outputs + program.grads
+               if _is_literal(name) or name == "0.0"}
+    returned = [name for name in dict.fromkeys(
+        ([] if program.seeded else [program.result]) + program.grads) if name not in literal]
+    yielded = [name for name in program.outputs if name not in literal] if program.seeded else []
+    needs, writes = [], []
+    for part in parts:
+        need, written = [], set()
+        for line in part:
+            for name in line.reads:
+                if name not in written and name not in need:
+                    need.append(name)
+            if line.writes:
+                written.add(line.writes)
+        needs.append(need)
+        writes.append(written)
+    needs[-1] += [name for name in returned if name not in writes[-1] and name not in needs[-1]]
+    # each checked value joins the sum in the part that makes it (an input: first reads it)
+    check_in: dict[str, int] = {}
+    for index in range(len(parts)):
+        for name in program.checked:
+            if name not in returned and name not in check_in and (
+                    name in writes[index] or name in needs[index]):
+                check_in[name] = index
+    needed_later = [set(yielded) if index < boundary else set() for index in range(len(parts))]
+    for index in range(len(parts) - 2, -1, -1):
+        needed_later[index] |= needed_later[index + 1] | set(needs[index + 1])
+    slots: dict[str, int] = {"_check": 0}
+    for name in program.arguments:
+        slots[name] = len(slots)
+    if program.seeded:
+        slots["_up"] = len(slots)
+    functions = []
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        name = f"_part{index + 1}"
+        lines = [f"def {name}(_m):"]
+        for var in needs[index]:
+            lines.append(f"    {var} = _m[{slots.setdefault(var, len(slots))}]")
+        lines += [line.text() for line in part]
+        mine = [var for var in program.checked if check_in.get(var) == index]
+        if last:
+            lines += _tail(program, mine + returned, "    ", "_m[0]", "part")
+        else:
+            for var in sorted(writes[index] & needed_later[index]):
+                lines.append(f"    _m[{slots.setdefault(var, len(slots))}] = {var}")
+            if mine:
+                lines += _sum_line("_m[0]", mine, "    ", "+=")
+        functions.append((name, lines))
+    driver = header + arguments
+    driver += _wrapped(program.arguments, "    _m = [0.0, ", "]", "    ")
+    driver.append("    _m.extend(_blank)")
+    for k in range(1, len(parts)):
+        driver.append(f"    _part{k}(_m)")
+        if k == boundary:
+            shown = [name if name in literal else f"_m[{slots[name]}]"
+                     for name in program.outputs]
+            driver.append(f"    _m[{slots['_up']}] = yield {_tuple(shown)}")
+    driver.append(f"    {'yield' if program.seeded else 'return'} _part{len(parts)}(_m)")
+    functions.append((program.function, driver))
+    program.blank = (0.0,) * (len(slots) - 1 - len(program.arguments))
+    return functions
+
+
+# ---------------------------------------------------------------------------------------------
+# compile()
+
+_serial = count(1)
+_FLOAT = {float}
+
+
+class _grad_mode:
+    """Build graphs in here even inside no_grad(): a trace needs its graph."""
+
+    def __enter__(self) -> None:
+        self.before = engine._grad_enabled
+        engine._grad_enabled = True
+
+    def __exit__(self, *exc) -> None:
+        engine._grad_enabled = self.before
+
+
+def _trace(f: Callable, values: Sequence[float], labels: Sequence[str]):
+    leaves = [Value(x, label) for x, label in zip(values, labels)]
+    with _grad_mode():
+        root = f(*leaves)
+    if not isinstance(root, Value):
+        kind = type(root).__name__
+        hint = ("; return one Value (sum several outputs, or compile one function per "
+                "output)" if isinstance(root, (list, tuple)) else "")
+        raise CompileError(f"compile(): f must return a Value computed from its inputs, "
+                           f"got {kind}{hint}")
+    return root, leaves
+
+
+def _input_labels(f: Callable, inputs: Sequence) -> list[str]:
+    """Each input's name: its label if it is a labelled Value, else f's parameter name."""
+    try:
+        parameters = [p.name for p in inspect.signature(f).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        parameters = []
+    labels = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Value) and x.label:
+            labels.append(x.label)
+        elif i < len(parameters):
+            labels.append(parameters[i])
+        else:
+            labels.append(f"x{i + 1}")
+    return labels
+
+
+def _numbers(inputs: Sequence, who: str) -> list[float]:
+    values = []
+    for i, x in enumerate(inputs):
+        number = engine._as_number(x.data if isinstance(x, Value) else x)
+        if number is None:
+            raise TypeError(f"{who}: input {i + 1} must be a number or a Value, "
+                            f"got {type(x).__name__}: {x!r}")
+        values.append(number)
+    return values
+
+
+def _wrt_mask(wrt, labels: list[str]) -> list[bool]:
+    if wrt is None:
+        return [True] * len(labels)
+    if isinstance(wrt, (int, str)):
+        wrt = [wrt]
+    mask = [False] * len(labels)
+    for item in wrt:
+        if isinstance(item, str):
+            if item not in labels:
+                raise ValueError(f"compile(): wrt names {item!r}, which is not an input "
+                                 f"({', '.join(labels)})")
+            mask[labels.index(item)] = True
+        elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(labels):
+            mask[item] = True
+        else:
+            raise ValueError(f"compile(): wrt takes input positions (0 to {len(labels) - 1}) "
+                             f"or names, got {item!r}")
+    return mask
+
+
+def _build(f, values, labels, wrt, function) -> tuple[_Program, list]:
+    root, leaves = _trace(f, values, labels)
+    program = _Program([root], leaves, wrt, function)
+    header = [f"# compiled by chainrule from {_comment_text(_describe(f))}: "
+              f"{program.nodes} nodes, {program.backward_lines} backward lines"]
+    return program, _write(program, header), (root, leaves)
+
+
+def _describe(f) -> str:
+    name = getattr(f, "__qualname__", None) or type(f).__name__
+    return name.replace("<locals>.", "")
+
+
+def compile(f: Callable[..., Value], *example_inputs, wrt=None, check=False) -> Compiled:
+    """Trace `f` once on the example inputs and write its forward and backward pass as
+    straight-line Python: returns a Compiled function, `fn(*floats) -> (value, grads)`,
+    with the generated code in `fn.source`.
+
+    f: a function of Values returning one Value. example_inputs: numbers or Values (a
+    labelled Value names its input; otherwise f's parameter names do). wrt: the inputs to
+    differentiate with respect to (positions or names; default all): grads come in that
+    order. check: True to re-trace f at a second input, or the second input itself, and raise
+    GraphChangedError when f builds a different graph there (Python control flow on `.data`).
+    """
+    if not callable(f):
+        raise TypeError(f"compile(): f must be a function of Values, got {type(f).__name__}")
+    values = _numbers(example_inputs, "compile()")
+    labels = _input_labels(f, example_inputs)
+    mask = _wrt_mask(wrt, labels)
+    name = getattr(f, "__name__", "")
+    function = _identifier(name) if name.isidentifier() and not name.startswith("_") else "fn"
+    if function in _RESERVED:
+        function = "fn"
+    program, functions, _ = _build(f, values, labels, mask, function)
+    compiled = Compiled(f, program, functions, labels, mask)
+    if check is not False and check is not None:
+        compiled._check(values, check)
+    return compiled
+
+
+class Compiled:
+    """A graph compiled to Python: call it with floats, get (value, grads); read `.source`."""
+
+    def __init__(self, f, program: _Program, functions, labels: list[str], wrt: list[bool]):
+        self.f = f
+        self.labels = tuple(labels)
+        self.arguments = tuple(program.arguments)   # the names in the generated code
+        self.wrt = tuple(i for i, w in enumerate(wrt) if w)
+        self.nodes = program.nodes
+        self._mask = wrt
+        self._generated = functions
+        filename = f"<chainrule compiled {program.function} #{next(_serial)}>"
+        namespace = {"__builtins__": dict(_BUILTINS), "_inf": math.inf, "_nan": math.nan,
+                     "_blank": getattr(program, "blank", ()), **_FUNCTIONS, **program.namespace}
+        lines: list[str] = []
+        for name, source in functions:
+            first = len(lines)
+            # exec runs code we generated from the graph: labels appear in it only as
+            # identifiers (_identifier) or inside comments (_comment_text), never as code
+            code = builtins.compile("\n".join(source), filename, "exec")
+            exec(code, namespace)
+            made = namespace[name]
+            made.__code__ = made.__code__.replace(
+                co_firstlineno=made.__code__.co_firstlineno + first)
+            lines += source + [""]
+        self.source = "\n".join(lines[:-1]) + "\n"
+        self.lines = sum(1 for line in lines if line.strip() and
+                         not line.lstrip().startswith("#"))
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
+                                     filename)
+        self.function = namespace[program.function]   # the raw function: floats in, None on
+        self.name = program.function                 # trouble (see __call__)
+
+    def __call__(self, *inputs) -> tuple[float, tuple[float, ...]]:
+        """(value, grads) at these inputs; grads in the order of `wrt` (default: all inputs).
+        Undefined math raises the engine's own UndefinedMathError (by re-running it)."""
+        if len(inputs) != len(self.labels):
+            raise TypeError(f"{self.name}() takes {len(self.labels)} inputs "
+                            f"({', '.join(self.arguments)}), got {len(inputs)}")
+        if set(map(type, inputs)) != _FLOAT:
+            inputs = _numbers(inputs, self.name)          # TypeError for a non-number
+        try:
+            result = self.function(*inputs)
+        except (ArithmeticError, ValueError, TypeError):
+            result = None
+        if result is None:
+            return self.interpreted(*inputs)        # the engine: its error, or its numbers
+        return result
+
+    def interpreted(self, *inputs) -> tuple[float, tuple[float, ...]]:
+        """The same (value, grads) from the interpreted engine: f traced and backward() run
+        on fresh Values. Grads of any Value f reads from outside are left as they were."""
+        root, leaves = _trace(self.f, _numbers(inputs, self.name), self.labels)
+        order = topological_order(root)
+        saved = [(node, node.grad) for node in order]
+        try:
+            root.backward()
+            return root.data, tuple(leaf.grad for leaf, w in zip(leaves, self._mask) if w)
+        finally:
+            for node, grad in saved:
+                node.grad = grad
+
+    def _check(self, values: list[float], check) -> None:
+        """Re-trace at a second input; the code must be the same, and so must the numbers."""
+        if check is True:
+            candidates = _second_inputs(values)
+        else:
+            candidates = [_numbers(check if isinstance(check, (list, tuple)) else [check],
+                                   "compile(check=...)")]
+            if len(candidates[0]) != len(values):
+                raise ValueError(f"compile(check=...): give {len(values)} inputs, "
+                                 f"got {len(candidates[0])}")
+        error = None
+        for second in candidates:
+            try:
+                program, functions, _ = _build(self.f, second, self.labels, self._mask,
+                                               self.name)
+            except UndefinedMathError as caught:      # outside f's domain: try another point
+                error = caught
+                continue
+            if functions != self._generated:
+                raise GraphChangedError(
+                    f"compile(check=...): f builds a different graph at {second} than at "
+                    f"{values}: its Python control flow depends on the data (an `if` on "
+                    "x.data, or a loop whose length does), so one compiled function cannot "
+                    "serve every input; compile per branch, or write the choice with "
+                    "relu/abs/step")
+            ours, theirs = self(*second), self.interpreted(*second)
+            for a, b in zip((ours[0],) + ours[1], (theirs[0],) + theirs[1]):
+                if not math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300):
+                    raise CompileError(f"compile(check=...): the compiled function gives {a!r} "
+                                       f"where the engine gives {b!r} at {second}; please "
+                                       "report this")
+            return
+        raise CompileError(f"compile(check=True): f is undefined at every second input tried "
+                           f"({error}); pass one inside its domain: check=(...)")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.arguments[:6]) + (", ..." if len(self.arguments) > 6 else "")
+        return (f"<compiled {self.name}({shown}): {len(self.arguments)} inputs, {self.nodes} "
+                f"nodes, {self.lines} lines; .source to read it>")
+
+    def _repr_markdown_(self) -> str:
+        lines = self.source.splitlines()
+        shown = "\n".join(lines[:300])
+        more = f"\n\n({len(lines) - 300} more lines in `.source`)" if len(lines) > 300 else ""
+        return f"```python\n{shown}\n```{more}"
+
+
+def _second_inputs(values: list[float]) -> list[list[float]]:
+    """Points to re-trace at: each input's sign flipped and moved a little, then the same
+    signs, scaled (for functions defined on one side only)."""
+    import random
+    rng = random.Random(12345)
+    flipped = [-x + rng.uniform(-0.5, 0.5) for x in values]
+    scaled = [x * rng.uniform(0.6, 1.4) + rng.uniform(-0.1, 0.1) * (x == 0.0) for x in values]
+    nudged = [x * rng.uniform(0.95, 1.05) for x in values]
+    return [flipped, scaled, nudged]
