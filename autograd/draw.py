@@ -82,6 +82,17 @@ def record_field(text: str) -> str:
     return text.replace("\n", "\\n")
 
 
+def _quoted(text: str) -> str:
+    """label_text(text) as DOT text, quoted, for DOT written by hand (slides.py)."""
+    return graphviz.quoting.quote(label_text(text))
+
+
+def _field(text: str) -> str:
+    """record_field(text) for a record label written by hand inside "...": quotes escaped
+    (escape() has doubled every backslash, so one more escapes the quote)."""
+    return record_field(text).replace('"', '\\"')
+
+
 def _record(fields: list[str]) -> str:
     return graphviz.nohtml("{" + " | ".join(record_field(f) for f in fields) + "}")
 

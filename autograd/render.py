@@ -9,8 +9,9 @@ Renderers, tried in this order by backend="auto":
   "browser"  in Pyodide (the JupyterLite site): Graphviz as the browser's WebAssembly, through
           JavaScript (autograd/_browser.py). SVG only; it runs on the page's own thread, so it
           has no time limit of ours.
-Either of the first two lays the graph out as SVG; PNG comes from rasterising that SVG with `resvg-py`, using
-the DejaVu Sans font shipped in autograd/fonts, so text is readable on a machine with no fonts.
+Either of the first two lays the graph out as SVG; PNG comes from rasterising that SVG with
+`resvg-py`, using the DejaVu Sans font shipped in autograd/fonts, so text is readable on a
+machine with no fonts.
 
 Every failure (a missing program, a crash, a refusal, output that is not a picture, a
 WebAssembly trap, the time limit) ends in RenderError, which names the renderer, the size of the
@@ -35,9 +36,10 @@ from . import _browser
 __all__ = ["dot_to_svg", "dot_to_png", "available_backends", "RenderError", "RenderWarning",
            "BACKENDS", "TIME_LIMIT"]
 
-BACKENDS = ("dot", "wasm")
+BACKENDS = ("dot", "wasm", "browser")
 ENGINES = ("dot", "neato", "fdp", "sfdp", "circo", "twopi", "osage", "patchwork")
-NAMES = {"dot": "system Graphviz (dot)", "wasm": "WebAssembly Graphviz (wasm)"}
+NAMES = {"dot": "system Graphviz (dot)", "wasm": "WebAssembly Graphviz (wasm)",
+         "browser": "Graphviz in the browser"}
 TIME_LIMIT = 30.0                    # seconds a render may take, unless told otherwise
 FONT_FILE = Path(__file__).parent / "fonts" / "DejaVuSans.ttf"
 FONT_FAMILY = "DejaVu Sans"
@@ -388,7 +390,7 @@ def _as_svg(name: str, output: bytes) -> bytes:
     try:
         text = output.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _Failed(f"returned output that is not UTF-8 (byte {error.start})",
+        raise _Failed(f"returned output that is not valid UTF-8 (byte {error.start})",
                       _broken_fix(name)) from None
     if "<svg" not in text or not text.rstrip().endswith(("</svg>", "/>")):
         raise _Failed(f"returned output that is not an SVG picture ({len(output):,} bytes: "

@@ -186,7 +186,7 @@ DOT_FAILURES = {
     "crash": ("kill -SEGV $$", r"crashed \(SIGSEGV\)"),
     "refusal": ("echo 'Error: something broke' >&2; exit 3", "refused the graph: Error: "
                 "something broke"),
-    "not UTF-8": (r"printf '\377\376<svg>'", "returned output that is not UTF-8"),
+    "not UTF-8": (r"printf '\377\376<svg>'", "returned output that is not valid UTF-8"),
     "not a picture": ("echo hello", "returned output that is not an SVG picture"),
     "nothing": ("true", "returned output that is not an SVG picture"),
 }
@@ -253,7 +253,7 @@ def test_webassembly_traps_become_render_errors(monkeypatch):
     with pytest.raises(RenderError, match=r"wasm\) failed \(Trap: .*unreachable"):
         render_module.dot_to_svg("digraph { a }", backend="wasm")
     monkeypatch.setattr(runner, "render", lambda source, fmt, engine: b"\xff\xfe<svg")
-    with pytest.raises(RenderError, match=r"wasm\) returned output that is not UTF-8.*"
+    with pytest.raises(RenderError, match=r"wasm\) returned output that is not valid UTF-8.*"
                                           r"Reinstall"):
         render_module.dot_to_svg("digraph { a }", backend="wasm")
     monkeypatch.undo()
