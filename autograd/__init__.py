@@ -5,7 +5,7 @@ from ._clash import warn_if_clashing
 from .check import BUILTIN_OPS, GradcheckError, OpCheckError, check_op, check_ops, gradcheck
 from .codegen import Compiled, CompileError, GraphChangedError
 from .codegen import compile as compile  # public, but not in __all__ (see below)
-from .draw import DEFAULT_MAX_NODES, Graph, GraphTooLargeError, draw
+from .draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw
 from .engine import (
     UndefinedMathError,
     Value,
@@ -45,6 +45,14 @@ __all__ = [
 # Python's built-in compile().
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Graph (what draw() returns) when asked for: it imports the graphviz package."""
+    if name == "Graph":
+        from .picture import Graph
+        return Graph
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 browser_ready = _browser.ready    # in the browser: `await autograd.browser_ready()` before drawing
 
