@@ -250,8 +250,8 @@ class Step:
     def _repr_html_(self) -> str:
         head = (f'<div class="chainrule-step"><p><b>{html.escape(self.header)}</b></p>'
                 f"<div>$${html.escape(self.latex)}$$</div>")
-        try:
-            svg = inline_svg(self.draw().svg())
+        try:                            # top to bottom: narrow, readable in a notebook
+            svg = inline_svg(self.draw(rankdir="TB").svg())
         except Exception as error:      # no renderer: the text alone, and why
             return (head + f"<pre>{html.escape(str(self))}</pre>"
                     f"<p>(graph: {html.escape(str(error))})</p></div>")
