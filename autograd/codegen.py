@@ -572,12 +572,12 @@ def _tail(program: _Program, checked: list[str], indent: str, start: str | None,
     returned = [g for g in dict.fromkeys(grads) if not _is_literal(g) and g != "0.0"]
     skip = set(returned)
     terms = ([start] if start else []) + [c for c in checked if c not in skip]
-    if terms or returned:
+    if terms or (returned and not program.seeded):
         lines.append(f"{indent}# an inf or nan above makes this sum one: then the engine "
                      "re-runs and says where")
         if terms:
             lines += _sum_line("_check", terms, indent)
-        if returned:
+        if returned and not program.seeded:     # (a seeded one's caller checks the grads)
             lines.append(f"{indent}_check {'+=' if terms else '='} sum(_grads)")
         lines.append(f"{indent}if _check - _check != 0.0 or type(_check) is not float:")
         lines.append(f"{indent}    {'_grads = None' if mode == 'yield' else 'return None'}")
@@ -1086,6 +1086,9 @@ class CompiledModel:
         step = fn(*parameter_values, *x)
         outputs = next(step)                   # the model's outputs, as floats
         grads = step.send(d_loss_d_outputs)    # d loss/d parameter (None: re-run interpreted)
+
+    The outputs are checked in the generated code; the grads are not (nn.fit sums a batch's
+    and checks the sum once: an inf or nan in any of them makes it one).
 
     so that any loss, computed on the outputs by the engine as usual, drives the compiled
     backward pass (a vector-Jacobian product). The trace is repeated on a second example and
