@@ -31,9 +31,17 @@ checked inputs (0.0 * inf would still give nan and be caught; a local derivative
 constant 0.0 multiplying an infinite upstream gradient is not), and f's own data-dependent
 control flow (see above).
 
-Large graphs are split into parts of at most CHUNK_LINES statements, each compiled on its own
-(bounded memory and time: CPython's compiler is superlinear on huge functions), passing values
-between parts through one list; nothing in the generated code nests, so there is no depth limit.
+Large graphs: nothing in the generated code nests, so there is no depth limit. A program of
+more than READABLE_LINES statements is written for speed rather than reading (CPython runs a
+function of 100,000 live floats about 3x slower per line): variables are reused once their
+value is dead, plain grad copies are dropped and a product read once is written into its
+reader, always with the same operations in the same order. Beyond CHUNK_LINES statements it is
+split into parts, each compiled on its own (CPython's compiler is superlinear in memory and time
+on huge functions), passing values between parts through one list. Functions of many inputs
+take them as one sequence (PACKED_INPUTS).
+
+CompiledModel (for nn.fit(..., compile=True)) compiles a model of several outputs as a
+generator: it yields the outputs, is sent d loss/d output, and yields the parameters' grads.
 """
 
 from __future__ import annotations
@@ -54,9 +62,12 @@ from .engine import UndefinedMathError, Value, topological_order
 from .formula import Symbol
 from .text import constant_text, node_names
 
-__all__ = ["compile", "Compiled", "CompileError", "GraphChangedError", "CHUNK_LINES"]
+__all__ = ["compile", "Compiled", "CompiledModel", "CompileError", "GraphChangedError",
+           "CHUNK_LINES"]
 
-CHUNK_LINES = 4000      # statements per generated function; larger graphs are split in parts
+CHUNK_LINES = 20000     # statements per generated function; larger graphs are split in parts
+READABLE_LINES = 5000   # above this, variables whose value is dead are reused (see _reuse_names)
+PACKED_INPUTS = 16      # above this many inputs, the function takes them as one sequence
 
 
 class CompileError(Exception):
@@ -83,16 +94,15 @@ _RESERVED = set(_FUNCTIONS) | set(_BUILTINS) | {"relu", "step", "sign", "math"}
 
 
 def _identifier(text: str) -> str:
-    """A label as a Python identifier: x stays x, 'h[1]' becomes h_1_, '2x' becomes v2x.
+    """A label as a Python identifier: x stays x, 'h[1]' becomes h_1, '2x' becomes v2x.
     Never starts with '_' (those names are the generated code's own) nor is a keyword."""
     if text.isascii() and text.isidentifier() and text[0] != "_" and text[-1] != "_" \
             and "__" not in text and not keyword.iskeyword(text) \
             and not keyword.issoftkeyword(text):
         return text                                    # the usual case: x, w1, v17
     text = unicodedata.normalize("NFKC", text)         # what Python itself does to identifiers
-    chars = [c if ("a" + c).isidentifier() else "_" for c in text]
-    name = "".join(chars).strip("_") if "".join(chars).strip("_") else ""
-    name = re.sub(r"__+", "_", name)
+    name = "".join(c if ("a" + c).isidentifier() else "_" for c in text)
+    name = re.sub(r"__+", "_", name).strip("_")
     if not name or not name[0].isidentifier():
         name = "v" + name
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
@@ -351,7 +361,7 @@ class _Program:
             return name if name is not None else _number_code(node.data)
 
         lines: list[_Line] = []
-        checked: list[str] = []                   # names the non-finite check adds up
+        checked: dict[str, None] = {}             # names the non-finite check adds up
         if constants:
             lines.append(_Line("", comment="constants: not inputs, frozen at their traced "
                                            "values"))
@@ -375,8 +385,8 @@ class _Program:
             lines.append(_Line(f"{target} = {rhs}", reads, target))
             for position in _checked_operands(node, user is not None):
                 parent = parents[position]
-                if id(parent) in live and name_of[id(parent)] not in checked:
-                    checked.append(name_of[id(parent)])
+                if id(parent) in live:
+                    checked[name_of[id(parent)]] = None
 
         # backward: reversed order, one line per contribution to a parent that needs a grad
         grad_of: dict[int, str] = {}
@@ -458,7 +468,7 @@ class _Program:
         self.outputs = [operand(out) for out in roots]
         self.result = self.outputs[0]
         self.grads = [grad_of.get(id(leaf), "0.0") for leaf, w in zip(inputs, wrt) if w]
-        checked = self.outputs + [g for g in self.grads if g != "0.0"] + checked
+        checked = self.outputs + [g for g in self.grads if g != "0.0"] + list(checked)
         self.checked = [c for c in dict.fromkeys(checked) if not _is_literal(c)]
 
 
@@ -560,13 +570,14 @@ def _tail(program: _Program, checked: list[str], indent: str, start: str | None,
     grads = program.grads
     lines += _wrapped(grads, f"{indent}_grads = (", "," * (len(grads) == 1) + ")", indent)
     returned = [g for g in dict.fromkeys(grads) if not _is_literal(g) and g != "0.0"]
-    terms = ([start] if start else []) + [c for c in checked if c not in returned]
-    if terms or returned:
+    skip = set(returned)
+    terms = ([start] if start else []) + [c for c in checked if c not in skip]
+    if terms or (returned and not program.seeded):
         lines.append(f"{indent}# an inf or nan above makes this sum one: then the engine "
                      "re-runs and says where")
         if terms:
             lines += _sum_line("_check", terms, indent)
-        if returned:
+        if returned and not program.seeded:     # (a seeded one's caller checks the grads)
             lines.append(f"{indent}_check {'+=' if terms else '='} sum(_grads)")
         lines.append(f"{indent}if _check - _check != 0.0 or type(_check) is not float:")
         lines.append(f"{indent}    {'_grads = None' if mode == 'yield' else 'return None'}")
@@ -597,13 +608,142 @@ def _chunks(lines: list[_Line]) -> list[list[_Line]]:
     return parts
 
 
+_NAME = re.compile(r"(?<!\w)[^\W\d]\w*")      # an identifier (not the e of 1e-05)
+
+
+def _without_copies(program: _Program) -> None:
+    """Drop from a long program the copies `t = s` (a sum passes its grad on unchanged) whose
+    t is written only there and whose s never changes afterwards: readers of t read s. The
+    numbers are the same; about a third of an MLP's backward lines go."""
+    writes: dict[str, int] = {}
+    last_write: dict[str, int] = {}
+    for index, line in enumerate(program.lines):
+        if line.writes:
+            writes[line.writes] = writes.get(line.writes, 0) + 1
+            last_write[line.writes] = index
+    alias: dict[str, str] = {}
+    kept = []
+    split = program.split
+    for index, line in enumerate(program.lines):
+        if index == program.split:
+            split = len(kept)
+        if alias and line.code:
+            line.reads = tuple(alias.get(name, name) for name in line.reads)
+            line.code = _NAME.sub(lambda m: alias.get(m.group(), m.group()), line.code)
+        target = line.writes
+        if (target and len(line.reads) == 1 and line.code == f"{target} = {line.reads[0]}"
+                and writes[target] == 1 and last_write.get(line.reads[0], -1) < index):
+            alias[target] = line.reads[0]
+            continue
+        kept.append(line)
+    for line in kept:                     # the headers no longer promise one line per step
+        if not line.code and line.comment.startswith(("forward", "backward")):
+            line.comment = (line.comment.split(":")[0].split(",")[0] + ": a long program, "
+                            "written for speed (see autograd/codegen.py)")
+    program.lines, program.split = _fused(kept, split, program)
+    for attribute in ("checked", "grads", "outputs"):
+        setattr(program, attribute, [alias.get(n, n) for n in getattr(program, attribute)])
+    program.result = program.outputs[0]
+
+
+_SIMPLE = re.compile(r"\S+ [-+*/] \S+")      # a op b, on two names or numbers
+
+
+def _fused(lines: list[_Line], split: int, program: _Program) -> tuple[list[_Line], int]:
+    """In the forward pass of a long program, write a simple line (v1 = w0 * x0) whose value
+    is read once, by a later forward line, into that line: v2 = b + (w0 * x0). The same
+    operations in the same order, one store and load fewer; nesting stays two deep."""
+    reads: dict[str, int] = {}
+    for line in lines:
+        for name in line.reads:
+            reads[name] = reads.get(name, 0) + 1
+    for name in program.checked + program.grads + program.outputs:
+        reads[name] = reads.get(name, 0) + 2                # read at the end: keep it
+    pending: dict[str, _Line] = {}                          # simple lines not yet written
+    kept = []
+    for line in lines[:split]:
+        if pending and line.code:
+            inline = [name for name in line.reads if name in pending]
+            used = _NAME.findall(line.code.split(" = ", 1)[-1])
+            for name in inline:
+                fused = pending.pop(name)
+                if used.count(name) != 1:           # read twice in one line (a relu): keep
+                    kept.append(fused)
+                    continue
+                expression = fused.code.split(" = ", 1)[1]
+                line.code = line.code.split(" = ", 1)[0] + " = " + _NAME.sub(
+                    lambda m, n=name, e=expression: f"({e})" if m.group() == n else m.group(),
+                    line.code.split(" = ", 1)[1])
+                line.reads = tuple(r for r in line.reads if r != name) + fused.reads
+        target = line.writes
+        if (target and reads.get(target) == 1 and " = " in line.code
+                and _SIMPLE.fullmatch(line.code.split(" = ", 1)[1])):
+            pending[target] = line
+            continue
+        kept.append(line)
+    kept.extend(pending.values())        # (none: every pending value has its one reader)
+    return kept + lines[split:], len(kept)
+
+
+def _reuse_names(program: _Program) -> None:
+    """Rename the variables of a long program to a few reused ones (_r1, _r2, ...): a value
+    is dropped as soon as its last reader has run, so the working set stays small. CPython
+    slows down about 3x per line on a function of 100,000 distinct live floats (cache
+    misses); no one reads such a function line by line, so its names go. Arguments keep theirs
+    and are never reused."""
+    _without_copies(program)
+    lines = [line for line in program.lines if line.code]
+    final = len(lines)
+    end: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        for name in line.reads:
+            end[name] = index
+        if line.writes:
+            end[line.writes] = index
+    for name in program.checked + program.grads + program.outputs:
+        end[name] = final
+    dying: dict[int, list[str]] = {}
+    for name, index in end.items():
+        dying.setdefault(index, []).append(name)
+    arguments = set(program.arguments)   # never reused: the caller holds their values anyway
+    rename = {arg: arg for arg in program.arguments}
+    free: list[str] = []
+    made = count(1)
+    for index, line in enumerate(lines):
+        target = line.writes
+        for name in dying.get(index, ()):        # read for the last time here: free after
+            if name != target and name in rename and name not in arguments:
+                free.append(rename[name])
+        if target is not None and target not in rename:
+            rename[target] = free.pop() if free else f"_r{next(made)}"
+        line.code = _NAME.sub(lambda m: rename.get(m.group(), m.group()), line.code)
+        line.reads = tuple(rename.get(name, name) for name in line.reads)
+        line.writes = rename.get(target, target)
+        if target is not None and end.get(target) == index and target not in arguments:
+            free.append(rename[target])           # written and never read again
+    program.checked = [rename.get(name, name) for name in program.checked]
+    program.grads = [rename.get(name, name) for name in program.grads]
+    program.outputs = [rename.get(name, name) for name in program.outputs]
+    program.result = program.outputs[0]
+
+
 def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
     """The generated functions as (name, source lines), the public one last."""
     statements = sum(1 for line in program.lines if line.code)
-    arguments = _wrapped(program.arguments, f"def {program.function}(", "):", "")
+    if statements > READABLE_LINES:
+        _reuse_names(program)
+    # many inputs come as one sequence: CPython binds thousands of parameters slowly (50 us
+    # for 2,500) but unpacks a sequence of them quickly (3 us)
+    packed = program.seeded or len(program.arguments) > PACKED_INPUTS
+    if packed:
+        arguments = [f"def {program.function}(_inputs):"]
+        unpack = _wrapped(program.arguments, "    (", ",) = _inputs", "    ")
+    else:
+        arguments = _wrapped(program.arguments, f"def {program.function}(", "):", "")
+        unpack = []
     forward, backward = program.lines[:program.split], program.lines[program.split:]
     if statements <= CHUNK_LINES:
-        body = [line.text() for line in forward]
+        body = unpack + [line.text() for line in forward]
         if program.seeded:
             body.append(f"    _up = yield {_tuple(program.outputs)}"
                         "      # the outputs out, d loss/d outputs in")
@@ -627,26 +767,31 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
     yielded = [name for name in program.outputs if name not in literal] if program.seeded else []
     needs, writes = [], []
     for part in parts:
-        need, written = [], set()
+        need: dict[str, None] = {}                # read before written here: loaded from _m
+        written: set[str] = set()
         for line in part:
             for name in line.reads:
-                if name not in written and name not in need:
-                    need.append(name)
+                if name not in written:
+                    need[name] = None
             if line.writes:
                 written.add(line.writes)
         needs.append(need)
         writes.append(written)
-    needs[-1] += [name for name in returned if name not in writes[-1] and name not in needs[-1]]
+    for name in returned:
+        if name not in writes[-1]:
+            needs[-1][name] = None
     # each checked value joins the sum in the part that makes it (an input: first reads it)
     check_in: dict[str, int] = {}
+    skip = set(returned)
     for index in range(len(parts)):
         for name in program.checked:
-            if name not in returned and name not in check_in and (
+            if name not in skip and name not in check_in and (
                     name in writes[index] or name in needs[index]):
                 check_in[name] = index
-    needed_later = [set(yielded) if index < boundary else set() for index in range(len(parts))]
-    for index in range(len(parts) - 2, -1, -1):
-        needed_later[index] |= needed_later[index + 1] | set(needs[index + 1])
+    last_need = dict.fromkeys(yielded, boundary)   # the last part that reads each value
+    for index, need in enumerate(needs):
+        for name in need:
+            last_need[name] = max(last_need.get(name, -1), index)
     slots: dict[str, int] = {"_check": 0}
     for name in program.arguments:
         slots[name] = len(slots)
@@ -664,13 +809,14 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
         if last:
             lines += _tail(program, mine + returned, "    ", "_m[0]", "part")
         else:
-            for var in sorted(writes[index] & needed_later[index]):
+            for var in sorted(var for var in writes[index] if last_need.get(var, -1) > index):
                 lines.append(f"    _m[{slots.setdefault(var, len(slots))}] = {var}")
             if mine:
                 lines += _sum_line("_m[0]", mine, "    ", "+=")
         functions.append((name, lines))
     driver = header + arguments
-    driver += _wrapped(program.arguments, "    _m = [0.0, ", "]", "    ")
+    driver += (["    _m = [0.0, *_inputs]"] if packed else
+               _wrapped(program.arguments, "    _m = [0.0, ", "]", "    "))
     driver.append("    _m.extend(_blank)")
     for k in range(1, len(parts)):
         driver.append(f"    _part{k}(_m)")
@@ -784,10 +930,10 @@ def compile(f: Callable[..., Value], *example_inputs, wrt=None, check=False) -> 
 
     f: a function of Values returning one Value. example_inputs: numbers or Values (a
     labelled Value names its input; otherwise f's parameter names do). wrt: the inputs to
-    differentiate with respect to (positions or names; default all): grads come in that
-    order. check: True to re-trace f at a second input, or the second input itself, and raise
-    GraphChangedError when f builds a different graph there (Python control flow on `.data`).
-    """
+    differentiate with respect to (positions or names; default all): grads come in the
+    inputs' order. check: True to re-trace f at a second input, or the second input itself,
+    and raise GraphChangedError when f builds a different graph there (Python control flow
+    on `.data`)."""
     if not callable(f):
         raise TypeError(f"compile(): f must be a function of Values, got {type(f).__name__}")
     values = _numbers(example_inputs, "compile()")
@@ -815,6 +961,8 @@ class Compiled:
         self.nodes = program.nodes
         self._mask = wrt
         self._generated = functions
+        # function(inputs), not function(*inputs): for many inputs, and for CompiledModel
+        self.packed = program.seeded or len(self.arguments) > PACKED_INPUTS
         filename = f"<chainrule compiled {program.function} #{next(_serial)}>"
         namespace = {"__builtins__": dict(_BUILTINS), "_inf": math.inf, "_nan": math.nan,
                      "_blank": getattr(program, "blank", ()), **_FUNCTIONS, **program.namespace}
@@ -840,13 +988,16 @@ class Compiled:
     def __call__(self, *inputs) -> tuple[float, tuple[float, ...]]:
         """(value, grads) at these inputs; grads in the order of `wrt` (default: all inputs).
         Undefined math raises the engine's own UndefinedMathError (by re-running it)."""
+        if self.f is None:
+            raise TypeError("this Compiled comes from a CompiledModel: drive its generator, "
+                            ".function(inputs), as nn.fit does")
         if len(inputs) != len(self.labels):
             raise TypeError(f"{self.name}() takes {len(self.labels)} inputs "
                             f"({', '.join(self.arguments)}), got {len(inputs)}")
         if set(map(type, inputs)) != _FLOAT:
             inputs = _numbers(inputs, self.name)          # TypeError for a non-number
         try:
-            result = self.function(*inputs)
+            result = self.function(inputs) if self.packed else self.function(*inputs)
         except (ArithmeticError, ValueError, TypeError):
             result = None
         if result is None:
@@ -922,3 +1073,75 @@ def _second_inputs(values: list[float]) -> list[list[float]]:
     scaled = [x * rng.uniform(0.6, 1.4) + rng.uniform(-0.1, 0.1) * (x == 0.0) for x in values]
     nudged = [x * rng.uniform(0.95, 1.05) for x in values]
     return [flipped, scaled, nudged]
+
+
+# ---------------------------------------------------------------------------------------------
+# A model compiled for training (nn.fit(..., compile=True)): outputs out, d loss/d outputs in,
+# the parameters' grads back
+
+
+class CompiledModel:
+    """`model(x)` traced once and compiled as a seeded generator over (parameters..., x...):
+
+        step = fn(*parameter_values, *x)
+        outputs = next(step)                   # the model's outputs, as floats
+        grads = step.send(d_loss_d_outputs)    # d loss/d parameter (None: re-run interpreted)
+
+    The outputs are checked in the generated code; the grads are not (nn.fit sums a batch's
+    and checks the sum once: an inf or nan in any of them makes it one).
+
+    so that any loss, computed on the outputs by the engine as usual, drives the compiled
+    backward pass (a vector-Jacobian product). The trace is repeated on a second example and
+    the code compared: a model whose graph depends on its input or on chance (an `if` on
+    x.data, dropout) is refused with GraphChangedError.
+    """
+
+    def __init__(self, model: Callable, parameters: list[Value], examples: Sequence,
+                 name: str = "model") -> None:
+        self.parameters = list(parameters)
+        sources = []
+        for x in examples[:2]:
+            program, functions, traced = self._build(model, x, name)
+            sources.append(functions)
+        if len(sources) == 2 and sources[0] != sources[1]:
+            raise GraphChangedError(
+                f"compile: {name} builds a different graph for different inputs (Python "
+                "control flow on the data, or randomness such as dropout), so one compiled "
+                "function cannot serve every example; train without compile=True")
+        self.single = traced                   # the model returns one Value (not a list)
+        self.width = len(program.arguments) - len(self.parameters)
+        self.compiled = Compiled(None, program, sources[0],
+                                 [p.label for p in self.parameters] +
+                                 [f"x{i}" for i in range(self.width)],
+                                 [True] * len(self.parameters) + [False] * self.width)
+        self.function = self.compiled.function
+        self.source = self.compiled.source
+
+    def _build(self, model, x, name):
+        values = _flat_inputs(x)
+        inputs = [Value(v, f"x{i}") for i, v in enumerate(values)]
+        with _grad_mode():
+            out = model(inputs if isinstance(x, (list, tuple)) or hasattr(x, "tolist")
+                        else inputs[0])
+        single = isinstance(out, Value)
+        outputs = [out] if single else list(out)
+        if not outputs or not all(isinstance(o, Value) for o in outputs):
+            raise CompileError(f"compile: {name} must return a Value or a list of Values")
+        wrt = [True] * len(self.parameters) + [False] * len(inputs)
+        program = _Program(outputs, self.parameters + inputs, wrt, name, seeded=True)
+        header = [f"# compiled by chainrule from {_comment_text(name)}: {program.nodes} "
+                  f"nodes, {program.backward_lines} backward lines"]
+        return program, _write(program, header), single
+
+
+def _flat_inputs(x) -> list[float]:
+    if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
+        x = x.tolist()
+    items = x if isinstance(x, (list, tuple)) else [x]
+    values = []
+    for item in items:
+        number = engine._as_number(item.data if isinstance(item, Value) else item)
+        if number is None:
+            raise TypeError(f"compile: a model input must be a number, got {item!r}")
+        values.append(number)
+    return values

@@ -15,7 +15,10 @@ Each runs in its own fresh process; before timing, the script checks that the fl
 compiled step give the interpreted engine's loss and updated weights (to 1e-12).
 
     .venv/bin/python benchmarks/compiled.py            (part of make bench)
-    .venv/bin/python benchmarks/compiled.py --mnist    (make bench-compile: about 2 minutes)
+    .venv/bin/python benchmarks/compiled.py --digits --mnist      (make bench-compile)
+
+--digits [EPOCHS]: nn.fit(..., compile=True) against the interpreted fit on the 8x8 digits
+(scikit-learn's, the `digits` extra), the setup of benchmarks/nn_targets.py.
 
 --mnist: an MLP 784-200-10, sigmoid hidden layer, softmax cross-entropy (the textbook network
 that backprop tutorials build with NumPy), SGD in batches of 10, one epoch over 1,000 samples.
@@ -138,10 +141,11 @@ def compile_step(X, y):
     start = time.perf_counter()
     compiled = autograd.compile(sample_loss, *flat, *X[0], y[0], wrt=range(len(flat)))
     seconds = time.perf_counter() - start
-    sample = compiled.function           # the generated function itself (floats in, out)
+    sample = compiled.function           # the generated function itself: function(inputs)
+    assert compiled.packed
 
     def step(params: list[float]) -> tuple[float, list[float]]:
-        results = [sample(*params, x1, x2, t) for (x1, x2), t in zip(X, y)]
+        results = [sample((*params, x1, x2, t)) for (x1, x2), t in zip(X, y)]
         grads = map(sum, zip(*[sample_grads for _, sample_grads in results]))   # per weight
         scale = 1.0 / len(X)
         loss = sum(loss for loss, _ in results) * scale + ALPHA * sum(p * p for p in params)
@@ -152,7 +156,7 @@ def compile_step(X, y):
 # ---------------------------------------------------------------------------------------------
 # Measuring, each contender in a fresh process
 
-STEPS = {"floor": 200, "compiled": 200, "chainrule": 40, "micrograd": 15}
+STEPS = {"floor and compiled": 300, "chainrule": 40, "micrograd": 15}
 
 
 def timed(step, steps: int) -> list[float]:
@@ -166,31 +170,37 @@ def timed(step, steps: int) -> list[float]:
     return times
 
 
+def summary(times: list[float]) -> dict:
+    return {"mean": statistics.mean(times), "median": statistics.median(times),
+            "best": min(times)}
+
+
 def measure(name: str) -> dict:
     X, y = two_moons(POINTS)
-    extra = {}
-    if name == "floor":
+    if name == "floor and compiled":
+        # the two in one process, step by step in turn: a busy machine slows both alike
         weights = initial_weights()
-        times = timed(lambda: floor_step(weights, X, y), STEPS[name])
-    elif name == "compiled":
         step, flat, seconds, compiled = compile_step(X, y)
         state = {"params": flat}
 
         def run():
             state["params"] = step(state["params"])[1]
-        times = timed(run, STEPS[name])
-        extra = {"compile_seconds": seconds, "lines": compiled.lines}
-    else:
-        engine = Chainrule() if name == "chainrule" else Micrograd()
-        params = [[[engine.leaf(w, True) for w in n] for n in layer]
-                  for layer in initial_weights()]
+        floor, ours = [], []
+        for _ in range(STEPS[name]):
+            floor += timed(lambda: floor_step(weights, X, y), 1)
+            ours += timed(run, 1)
+        ratios = [b / a for a, b in zip(floor, ours)]
+        return {"floor": summary(floor), "compiled": summary(ours),
+                "ratio": statistics.median(ratios), "compile_seconds": seconds,
+                "lines": compiled.lines}
+    engine = Chainrule() if name == "chainrule" else Micrograd()
+    params = [[[engine.leaf(w, True) for w in n] for n in layer]
+              for layer in initial_weights()]
 
-        def run():
-            loss, flat = training_step(engine, params, X, y)
-            engine.update(flat, LR)
-        times = timed(run, STEPS[name])
-    return {"mean": statistics.mean(times), "median": statistics.median(times),
-            "best": min(times), **extra}
+    def run():
+        loss, flat = training_step(engine, params, X, y)
+        engine.update(flat, LR)
+    return summary(timed(run, STEPS[name]))
 
 
 def same_numbers() -> str:
@@ -231,32 +241,32 @@ def mlp_step_report() -> None:
     print(f"Same numbers as the interpreted engine (loss and updated weights): "
           f"{same_numbers()} (relative).\n")
     results = {}
-    print(f"  {'':<10} {'ms/step':>9} {'median':>9} {'best':>9}")
     for name in STEPS:
         result = in_fresh_process(name)
         if result is None:
             print(f"  {name:<10} not installed (pip install micrograd==0.1.0): skipped")
             continue
-        results[name] = result
-        print(f"  {name:<10} {result['mean'] * 1e3:9.3f} {result['median'] * 1e3:9.3f} "
-              f"{result['best'] * 1e3:9.3f}")
-    compiled = results["compiled"]
-    print(f"\n  compiling the per-sample function: {compiled['compile_seconds']:.2f} s "
-          f"({compiled['lines']:,} lines), once")
-    print("  ratios of medians (of the best steps in parentheses: on a busy machine the "
-          "median can catch other processes' time slices)")
-
-    def ratio(slow: str, fast: str) -> tuple[float, str]:
-        median = results[slow]["median"] / results[fast]["median"]
-        return median, f"{median:.2f}x ({results[slow]['best'] / results[fast]['best']:.2f}x)"
-    value, text = ratio("compiled", "floor")
-    print(f"  compiled takes {text} the hand-written floor's time "
-          f"(target <= 2x: {'meets' if value <= 2 else 'MISSES'})")
-    print(f"  compiled is {ratio('chainrule', 'compiled')[1]} faster than the interpreted engine")
+        results.update({"floor": result["floor"], "compiled": result["compiled"],
+                        "pair": result} if name == "floor and compiled" else {name: result})
+    print(f"  {'':<10} {'ms/step':>9} {'median':>9} {'best':>9}")
+    for name in ("floor", "compiled", "chainrule", "micrograd"):
+        if name in results:
+            result = results[name]
+            print(f"  {name:<10} {result['mean'] * 1e3:9.3f} {result['median'] * 1e3:9.3f} "
+                  f"{result['best'] * 1e3:9.3f}")
+    pair = results["pair"]
+    print(f"\n  compiling the per-sample function: {pair['compile_seconds']:.2f} s "
+          f"({pair['lines']:,} lines), once")
+    ratio = pair["ratio"]
+    print(f"  compiled takes {ratio:.2f}x the hand-written floor's time (the median of the "
+          f"ratios of steps run in turn; target <= 2x: {'meets' if ratio <= 2 else 'MISSES'})")
+    compiled = results["compiled"]["median"]
+    print(f"  compiled is {results['chainrule']['median'] / compiled:.1f}x faster than the "
+          "interpreted engine (medians)")
     if "micrograd" in results:
-        value, text = ratio("micrograd", "compiled")
-        print(f"  compiled is {text} faster than micrograd "
-              f"(target >= 100x: {'meets' if value >= 100 else 'MISSES'})")
+        ratio = results["micrograd"]["median"] / compiled
+        print(f"  compiled is {ratio:.0f}x faster than micrograd (medians; target >= 100x: "
+              f"{'meets' if ratio >= 100 else 'MISSES'})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,7 +337,7 @@ def mnist_epoch(sample, params: list[float], images, labels) -> float:
     total = 0.0
     for first in range(0, len(images), MNIST_BATCH):
         batch = range(first, min(first + MNIST_BATCH, len(images)))
-        results = [sample(*params, *images[i], *[float(k == labels[i]) for k in range(10)])
+        results = [sample((*params, *images[i], *[float(k == labels[i]) for k in range(10)]))
                    for i in batch]
         total += sum(loss for loss, _ in results)
         grads = map(sum, zip(*[sample_grads for _, sample_grads in results]))
@@ -336,7 +346,7 @@ def mnist_epoch(sample, params: list[float], images, labels) -> float:
     return total / len(images)
 
 
-def interpreted_sample(*args):
+def interpreted_sample(args):
     leaves = [Value(x) for x in args]
     count = len(args) - 794
     loss = mnist_loss(*leaves)
@@ -382,10 +392,55 @@ def mnist_report(interpreted_samples: int) -> None:
           f"({scaled / (epoch + compile_seconds):.0f}x counting the compile)")
 
 
+def digits_report(epochs: int) -> None:
+    """nn.fit on the 8x8 digits as benchmarks/nn_targets.py trains them, interpreted and with
+    compile=True, from the same start: time, history and held-out accuracy side by side."""
+    import nn
+    try:
+        X, y = nn.data.digits()
+    except ImportError as error:
+        print(f"digits: skipped ({error})")
+        return
+    X_train, X_test, y_train, y_test = nn.data.train_test_split(X, y, test_size=0.2, seed=0)
+    print(f"digits: MLP 64-32-10 (relu, He init), softmax cross-entropy, Adam lr 0.01, batches "
+          f"of 32, {epochs} epochs, {len(X_train)} training images (as benchmarks/nn_targets.py)")
+    # one epoch of each in turn (a busy machine slows both alike); the compile happens in the
+    # first compiled epoch and is counted
+    models, optimizers, seconds, histories = {}, {}, {True: 0.0, False: 0.0}, {}
+    for compiled in (True, False):
+        models[compiled] = nn.MLP(64, [32, 10], activation="relu", init="he", seed=0)
+        optimizers[compiled] = nn.Adam(models[compiled].parameters(), lr=0.01)
+        histories[compiled] = []
+    for epoch in range(epochs):
+        for compiled in (True, False):
+            start = time.perf_counter()
+            history = nn.fit(models[compiled], X_train, y_train, loss="cross_entropy",
+                             optimizer=optimizers[compiled], epochs=1, batch_size=32,
+                             seed=epoch, progress=False, compile=compiled)
+            seconds[compiled] += time.perf_counter() - start
+            histories[compiled] += history.loss
+    runs = {}
+    for compiled in (True, False):
+        history = nn.History(loss=histories[compiled])
+        runs[compiled] = (seconds[compiled], history, nn.accuracy(models[compiled], X_test,
+                                                                  y_test))
+        print(f"  {'compiled' if compiled else 'interpreted':<12} {seconds[compiled]:6.1f} s"
+              f"{' (compile included)' if compiled else ''}, final loss "
+              f"{history.loss[-1]:.6f}, held-out accuracy {runs[compiled][2]:.1%}")
+    (fast, ours, accuracy), (slow, theirs, their_accuracy) = runs[True], runs[False]
+    worst = max(abs(a - b) / abs(b) for a, b in zip(ours.loss, theirs.loss))
+    print(f"  same history: losses within {worst:.0e} (relative); same accuracy: "
+          f"{'yes' if accuracy == their_accuracy else 'NO'}")
+    print(f"  compile=True is {slow / fast:.1f}x faster (target >= 10x: "
+          f"{'meets' if slow / fast >= 10 else 'MISSES'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=list(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--mnist", action="store_true", help="the 784-200-10 epoch instead")
+    parser.add_argument("--digits", type=int, metavar="EPOCHS", nargs="?", const=8,
+                        help="nn.fit on the digits, interpreted and compile=True (default 8)")
     parser.add_argument("--interpreted-samples", type=int, default=20,
                         help="samples timed on the interpreted engine for --mnist (scaled)")
     arguments = parser.parse_args()
@@ -394,8 +449,11 @@ def main() -> None:
             print(json.dumps(measure(arguments.only)))
         except ImportError:
             sys.exit(3)
-    elif arguments.mnist:
-        mnist_report(arguments.interpreted_samples)
+    elif arguments.mnist or arguments.digits:
+        if arguments.digits:
+            digits_report(arguments.digits)
+        if arguments.mnist:
+            mnist_report(arguments.interpreted_samples)
     else:
         mlp_step_report()
 

@@ -121,8 +121,15 @@ class _Trainer:
     """The checked pieces of a training step (model, optimizer, loss, l2), made once per fit;
     step() is one step of the loop."""
 
-    def __init__(self, model: Callable, optimizer, loss, l2: float, who: str) -> None:
+    def __init__(self, model: Callable, optimizer, loss, l2: float, who: str,
+                 compile: bool = False) -> None:
         self.who = who
+        if not isinstance(compile, bool):
+            raise TypeError(f"{who}: compile must be True or False, got {compile!r}")
+        if compile and not isinstance(model, Module):
+            raise TypeError(f"{who}: compile=True needs an nn Module (its parameters are what "
+                            f"the compiled code differentiates), got {type(model).__name__}")
+        self.compile = compile
         if isinstance(loss, str):
             if loss not in LOSSES:
                 raise ValueError(f"{who}: unknown loss {loss!r}; choose one of "
@@ -170,9 +177,21 @@ class _Trainer:
                 gc.enable()
 
     def _step(self, inputs: list, targets: list) -> StepResult:
+        if self.compile:                      # the model as compiled code (nn/_compiled.py)
+            from ._compiled import CompiledBatch, Fallback, compiled_model
+            try:
+                batch = CompiledBatch(compiled_model(self.model, self.params, inputs,
+                                                     self.who), inputs)
+                return self._run(inputs, targets, batch)
+            except Fallback:                  # trouble: the engine redoes it, and says what
+                for p in self.to_zero:
+                    p.grad = 0.0
+        return self._run(inputs, targets)
+
+    def _run(self, inputs: list, targets: list, batch=None) -> StepResult:
         model, optimizer = self.model, self.optimizer
         try:
-            outputs = [model(x) for x in inputs]
+            outputs = [model(x) for x in inputs] if batch is None else batch.outputs
             if self.name == "cross_entropy":
                 _check_logits(outputs[0], self.who)
             value = self.loss(outputs, targets)
@@ -189,6 +208,8 @@ class _Trainer:
             for p in self.to_zero:
                 p.grad = 0.0
             value.backward()
+            if batch is not None:
+                batch.add_grads()                 # d loss/d parameter from the compiled code
         except UndefinedMathError as error:          # the engine met nan or inf on the way
             if getattr(optimizer, "steps", 1) == 0:
                 raise                                # nothing trained yet: show it as it is
@@ -233,7 +254,8 @@ def _check_logits(output, who: str) -> None:
 
 
 def train_step(model: Callable, optimizer: Optimizer, inputs: Sequence, targets: Sequence,
-               loss: str | Callable = "mse", l2: float = 0.0) -> StepResult:
+               loss: str | Callable = "mse", l2: float = 0.0,
+               compile: bool = False) -> StepResult:
     """One step of the training loop, as you would write it by hand:
 
         outputs = [model(x) for x in inputs]
@@ -244,9 +266,11 @@ def train_step(model: Callable, optimizer: Optimizer, inputs: Sequence, targets:
     numbers (the graph is freed at once). `loss`: a name as in fit(), or a function
     (predictions, targets) -> Value. A loss, output, gradient or update that is nan or
     infinite raises TrainingDiverged, and the model keeps the parameters it had.
+    compile=True: the model's forward and backward run as compiled Python (as in fit), compiled
+    on the first call for this model and reused.
     """
     inputs, targets = examples(inputs, targets, "train_step")
-    return _Trainer(model, optimizer, loss, l2, "train_step").step(inputs, targets)
+    return _Trainer(model, optimizer, loss, l2, "train_step", compile).step(inputs, targets)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,7 +283,7 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         schedule: Callable[[int], float] | None = None,
         threshold: float | None = None, classify: bool | None = None,
         validation: tuple[Sequence, Sequence] | None = None,
-        track_grads: bool = False) -> History:
+        track_grads: bool = False, compile: bool = False) -> History:
     """Train `model` on inputs X and targets y (lists, tuples or NumPy arrays); returns the
     History.
 
@@ -285,6 +309,11 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
     model's output against the loss, l2 >= 0, every scheduled rate finite, an optimizer over
     this model's parameters). A run whose loss becomes nan or infinite stops at once with
     TrainingDiverged (its `.history` holds the epochs before, with `diverged` set).
+
+    compile=True: the model is traced once and its forward and backward pass run as generated
+    straight-line Python (autograd.compile), reused for every example; the loss still runs on
+    the engine, so the history is the interpreted one's to rounding, many times faster. A
+    model whose graph changes with its input (an `if` on x.data, dropout) is refused.
     """
     X, y = examples(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
@@ -301,7 +330,7 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         if not params:
             raise ValueError("fit: the model has no parameters to train")
         optimizer = Adam(params, lr=0.01)
-    trainer = _Trainer(model, optimizer, loss, l2, "fit")
+    trainer = _Trainer(model, optimizer, loss, l2, "fit", compile)
     rates = _rates(schedule, epochs)
     _check_targets(trainer, model, X[0], y)
     labels = classify if classify is not None else trainer.name in CLASSIFICATION

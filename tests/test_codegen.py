@@ -174,17 +174,19 @@ def test_random_graphs_match_the_engine_at_many_inputs(program, seed):
         assert outcome(fn, *point) == outcome(engine_result, f, point)
 
 
-@settings(max_examples=25, deadline=None)
-@given(programs(), st.integers(0, 2**32 - 1), st.integers(2, 9))
-def test_random_graphs_split_into_tiny_parts_still_match(program, seed, chunk):
+@settings(max_examples=40, deadline=None)
+@given(programs(), st.integers(0, 2**32 - 1), st.integers(2, 9), st.booleans())
+def test_random_graphs_split_into_tiny_parts_still_match(program, seed, chunk, reuse):
+    # tiny parts, and (reuse) variables renamed to a few reused ones as in long programs
     inputs, _ = program
     f = lambda *xs: run(program, xs)[1]
-    before = codegen.CHUNK_LINES
+    before = codegen.CHUNK_LINES, codegen.READABLE_LINES
     codegen.CHUNK_LINES = chunk
+    codegen.READABLE_LINES = 0 if reuse else before[1]
     try:
         fn = compile_graph(f, *inputs)
     finally:
-        codegen.CHUNK_LINES = before
+        codegen.CHUNK_LINES, codegen.READABLE_LINES = before
     for point in [inputs] + other_inputs(inputs, seed):
         assert outcome(fn, *point) == outcome(engine_result, f, point)
 
@@ -372,7 +374,8 @@ def statements_per_function(source):
     return [len(node.body) for node in tree.body if isinstance(node, ast.FunctionDef)]
 
 
-def test_deep_chain_compiles_in_parts():
+def test_deep_chain_compiles_in_parts(monkeypatch):
+    monkeypatch.setattr(codegen, "CHUNK_LINES", 3000)
     links = 8_000
 
     def chain(x):
@@ -435,3 +438,181 @@ def test_cli_code_refuses_undefined_math_without_a_traceback(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("chainrule: error: backward through sqrt")
+
+
+# ---------------------------------------------------------------------------------------------
+# Training with compile=True: the same history as the interpreted engine
+
+
+def blobs(n, classes, width, seed):
+    rng = random.Random(seed)
+    centres = [[rng.uniform(-2, 2) for _ in range(width)] for _ in range(classes)]
+    X, y = [], []
+    for k in range(n):
+        label = k % classes
+        X.append([c + rng.gauss(0, 0.7) for c in centres[label]])
+        y.append(label)
+    return X, y
+
+
+def train_twice(make, X, y, **options):
+    """fit interpreted and compiled from the same start: (history, final weights) of each."""
+    import nn
+    runs = []
+    for compiled in (False, True):
+        model, optimizer = make()
+        history = nn.fit(model, X, y, optimizer=optimizer, progress=False, compile=compiled,
+                         **options)
+        runs.append((history, [p.data for p in model.parameters()]))
+    return runs
+
+
+def assert_same_training(runs, rel=1e-9):
+    (history, weights), (compiled, compiled_weights) = runs
+    assert len(history.loss) == len(compiled.loss) > 0
+    for a, b in zip(history.loss, compiled.loss):
+        assert math.isclose(a, b, rel_tol=rel)
+    assert history.accuracy == compiled.accuracy
+    scale = max(map(abs, weights))
+    assert all(abs(a - b) <= rel * scale for a, b in zip(weights, compiled_weights))
+
+
+def test_fit_compiled_gives_the_interpreted_history_hinge_l2_sgd():
+    import nn
+    X, y01 = nn.data.moons(64, noise=0.1, seed=1)
+    y = [2 * t - 1 for t in y01]
+
+    def make():
+        model = nn.MLP(2, [8, 8, 1], seed=3)
+        return model, nn.SGD(model.parameters(), lr=0.3)
+    assert_same_training(train_twice(make, X, y, loss="hinge", l2=1e-3, epochs=12,
+                                     batch_size=16, schedule=lambda k: 0.3 - 0.02 * k))
+
+
+def test_fit_compiled_cross_entropy_adam_and_a_batch_over_the_kept_size(monkeypatch):
+    import nn
+    import nn._compiled
+    X, y = blobs(90, 3, 4, seed=2)
+
+    def make():
+        model = nn.MLP(4, [6, 3], activation="tanh", seed=5)
+        return model, nn.Adam(model.parameters(), lr=0.05)
+    assert_same_training(train_twice(make, X, y, loss="cross_entropy", epochs=6, batch_size=32))
+    monkeypatch.setattr(nn._compiled, "KEEP", 10)        # forward twice for large batches
+    assert_same_training(train_twice(make, X, y, loss="cross_entropy", epochs=3))
+    nn._compiled._cache.clear()
+    monkeypatch.setattr(codegen, "READABLE_LINES", 0)    # written as a long program is
+    monkeypatch.setattr(codegen, "CHUNK_LINES", 40)      # and split into parts
+    assert_same_training(train_twice(make, X, y, loss="cross_entropy", epochs=3, batch_size=8))
+
+
+def test_any_loss_runs_on_the_engine_and_grads_feed_clipping():
+    import nn
+    X, y = blobs(40, 2, 3, seed=4)
+    targets = [[float(t), 1.0 - t] for t in y]
+
+    def odd_loss(outputs, targets):          # not a mean of per-example terms: fine
+        worst = max((nn.mse_loss(o, t) for o, t in zip(outputs, targets)), key=lambda v: v.data)
+        return worst + 0.1 * nn.mse_loss(outputs, targets)
+    grads = []
+    for compiled in (False, True):
+        model = nn.MLP(3, [5, 2], activation="sigmoid", seed=1)
+        optimizer = nn.SGD(model.parameters(), lr=0.0)
+        nn.train_step(model, optimizer, X, targets, loss=odd_loss, compile=compiled)
+        norm = nn.clip_grad_norm(model.parameters(), 0.01)
+        grads.append((norm, [p.grad for p in model.parameters()]))
+    (norm, ours), (their_norm, theirs) = grads
+    assert math.isclose(norm, their_norm, rel_tol=1e-12)
+    assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(ours, theirs))
+
+
+def test_train_step_compiles_once_per_model():
+    import nn
+    import nn._compiled
+    model = nn.MLP(2, [3, 1], seed=0)
+    optimizer = nn.SGD(model.parameters(), lr=0.1)
+    nn.train_step(model, optimizer, [[0.5, 1.0], [1.0, -1.0]], [1.0, 0.0], compile=True)
+    first = nn._compiled._cache[model][1]
+    nn.train_step(model, optimizer, [[0.1, 0.2]], [1.0], compile=True)
+    assert nn._compiled._cache[model][1] is first
+    assert "L0_n0_w0" in first.source and "yield" in first.source
+
+
+def test_a_model_whose_graph_depends_on_the_data_is_refused():
+    import nn
+
+    class Branchy(nn.Module):
+        def __init__(self):
+            self.w = Value(0.5)
+
+        def forward(self, x):
+            x = x[0] if isinstance(x, list) else x
+            return x * self.w if x.data > 0 else x * self.w * 2.0
+
+    model = Branchy()
+    with pytest.raises(GraphChangedError, match="different graph"):
+        nn.fit(model, [[1.0], [-1.0]], [1.0, 0.0], optimizer=nn.SGD(model.parameters(), lr=0.1),
+               epochs=1, progress=False, compile=True)
+
+
+def test_a_model_with_dropout_is_refused():
+    import nn
+
+    class Dropping(nn.Module):
+        def __init__(self):
+            self.layer = nn.Layer(2, 3, seed=0)
+            self.drop = nn.Dropout(0.5, seed=0)
+
+        def forward(self, x):
+            return self.drop(self.layer(x))
+
+    model = Dropping()
+    with pytest.raises(ValueError, match="cannot train a model with Dropout in training mode"):
+        nn.train_step(model, nn.SGD(model.parameters(), lr=0.1), [[1.0, 2.0]], [[0.0, 1.0, 0.0]],
+                      compile=True)
+
+
+def test_compiled_trouble_is_redone_by_the_engine_with_its_error():
+    import nn
+
+    class Root(nn.Module):
+        def __init__(self):
+            self.w = Value(1.0, "w")
+
+        def forward(self, x):
+            return (x[0] * self.w).sqrt()
+
+    errors = []
+    for compiled in (False, True):
+        model = Root()
+        with pytest.raises(UndefinedMathError) as caught:
+            nn.train_step(model, nn.SGD(model.parameters(), lr=0.1), [[1.0], [-1.0]],
+                          [1.0, 1.0], compile=compiled)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1] and errors[0].startswith("sqrt")
+
+
+def test_an_infinite_gradient_in_a_compiled_batch_is_redone_by_the_engine():
+    import nn
+
+    @define_op("steep", local=lambda x, out: (1e200,))       # slope 1e200: twice is inf
+    def steep(x):
+        return x
+
+    class Steep(nn.Module):
+        def __init__(self):
+            self.w = Value(0.5, "w")
+
+        def forward(self, x):
+            return steep(steep(x[0] * self.w))
+
+    outcomes = []
+    for compiled in (False, True):
+        model = Steep()
+        try:
+            nn.train_step(model, nn.SGD(model.parameters(), lr=0.1), [[1.0], [2.0]],
+                          [1.0, 1.0], compile=compiled)
+            outcomes.append(("ok", model.w.data, model.w.grad))
+        except (ValueError, ArithmeticError) as error:
+            outcomes.append((type(error).__name__, str(error)))
+    assert outcomes[0] == outcomes[1]
