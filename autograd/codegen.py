@@ -572,12 +572,12 @@ def _tail(program: _Program, checked: list[str], indent: str, start: str | None,
     returned = [g for g in dict.fromkeys(grads) if not _is_literal(g) and g != "0.0"]
     skip = set(returned)
     terms = ([start] if start else []) + [c for c in checked if c not in skip]
-    if terms or returned:
+    if terms or (returned and not program.seeded):
         lines.append(f"{indent}# an inf or nan above makes this sum one: then the engine "
                      "re-runs and says where")
         if terms:
             lines += _sum_line("_check", terms, indent)
-        if returned:
+        if returned and not program.seeded:     # (a seeded one's caller checks the grads)
             lines.append(f"{indent}_check {'+=' if terms else '='} sum(_grads)")
         lines.append(f"{indent}if _check - _check != 0.0 or type(_check) is not float:")
         lines.append(f"{indent}    {'_grads = None' if mode == 'yield' else 'return None'}")
@@ -636,6 +636,10 @@ def _without_copies(program: _Program) -> None:
             alias[target] = line.reads[0]
             continue
         kept.append(line)
+    for line in kept:                     # the headers no longer promise one line per step
+        if not line.code and line.comment.startswith(("forward", "backward")):
+            line.comment = (line.comment.split(":")[0].split(",")[0] + ": a long program, "
+                            "written for speed (see autograd/codegen.py)")
     program.lines, program.split = _fused(kept, split, program)
     for attribute in ("checked", "grads", "outputs"):
         setattr(program, attribute, [alias.get(n, n) for n in getattr(program, attribute)])
@@ -685,7 +689,8 @@ def _reuse_names(program: _Program) -> None:
     """Rename the variables of a long program to a few reused ones (_r1, _r2, ...): a value
     is dropped as soon as its last reader has run, so the working set stays small. CPython
     slows down about 3x per line on a function of 100,000 distinct live floats (cache
-    misses); no one reads such a function line by line, so its names go. Arguments keep theirs."""
+    misses); no one reads such a function line by line, so its names go. Arguments keep theirs
+    and are never reused."""
     _without_copies(program)
     lines = [line for line in program.lines if line.code]
     final = len(lines)
@@ -700,20 +705,21 @@ def _reuse_names(program: _Program) -> None:
     dying: dict[int, list[str]] = {}
     for name, index in end.items():
         dying.setdefault(index, []).append(name)
+    arguments = set(program.arguments)   # never reused: the caller holds their values anyway
     rename = {arg: arg for arg in program.arguments}
     free: list[str] = []
     made = count(1)
     for index, line in enumerate(lines):
         target = line.writes
         for name in dying.get(index, ()):        # read for the last time here: free after
-            if name != target and name in rename:
+            if name != target and name in rename and name not in arguments:
                 free.append(rename[name])
         if target is not None and target not in rename:
             rename[target] = free.pop() if free else f"_r{next(made)}"
         line.code = _NAME.sub(lambda m: rename.get(m.group(), m.group()), line.code)
         line.reads = tuple(rename.get(name, name) for name in line.reads)
         line.writes = rename.get(target, target)
-        if target is not None and end.get(target) == index:
+        if target is not None and end.get(target) == index and target not in arguments:
             free.append(rename[target])           # written and never read again
     program.checked = [rename.get(name, name) for name in program.checked]
     program.grads = [rename.get(name, name) for name in program.grads]
@@ -916,10 +922,10 @@ def compile(f: Callable[..., Value], *example_inputs, wrt=None, check=False) -> 
 
     f: a function of Values returning one Value. example_inputs: numbers or Values (a
     labelled Value names its input; otherwise f's parameter names do). wrt: the inputs to
-    differentiate with respect to (positions or names; default all): grads come in that
-    order. check: True to re-trace f at a second input, or the second input itself, and raise
-    GraphChangedError when f builds a different graph there (Python control flow on `.data`).
-    """
+    differentiate with respect to (positions or names; default all): grads come in the
+    inputs' order. check: True to re-trace f at a second input, or the second input itself,
+    and raise GraphChangedError when f builds a different graph there (Python control flow
+    on `.data`)."""
     if not callable(f):
         raise TypeError(f"compile(): f must be a function of Values, got {type(f).__name__}")
     values = _numbers(example_inputs, "compile()")
@@ -1072,6 +1078,9 @@ class CompiledModel:
         step = fn(*parameter_values, *x)
         outputs = next(step)                   # the model's outputs, as floats
         grads = step.send(d_loss_d_outputs)    # d loss/d parameter (None: re-run interpreted)
+
+    The outputs are checked in the generated code; the grads are not (nn.fit sums a batch's
+    and checks the sum once: an inf or nan in any of them makes it one).
 
     so that any loss, computed on the outputs by the engine as usual, drives the compiled
     backward pass (a vector-Jacobian product). The trace is repeated on a second example and

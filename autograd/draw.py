@@ -1,47 +1,99 @@
-"""DOT text for a graph of Values: value nodes with label, data and grad, op nodes between.
+"""A graph of Values as a picture's description: value nodes (label, data, grad) and op nodes
+between, built as a graphviz.Digraph (a Graph, autograd/picture.py).
 
-This module only builds text; render.py turns it into SVG or PNG.
+This module only describes the picture: labels, escaping, highlight, and a layout dot can finish.
+render.py runs Graphviz (system `dot`, else WebAssembly) within a time limit. The graphviz
+package is imported on the first draw(), not with autograd.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._files import write_atomically
 from .engine import Value, local_derivatives, topological_order
 from .text import node_names, value_text
 
-__all__ = ["draw", "Graph", "GraphTooLargeError", "DEFAULT_MAX_NODES"]
+if TYPE_CHECKING:
+    from .picture import Graph
+
+__all__ = ["draw", "GraphTooLargeError", "DEFAULT_MAX_NODES", "label_text", "record_field",
+           "layout_size"]
 
 DEFAULT_MAX_NODES = 300
 FONT = "DejaVu Sans"           # Graphviz knows its widths; render.py ships the font for PNG
 HIGHLIGHT = "#ffe08a"
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+# dot lays out an edge that crosses k ranks as a chain of k-1 hidden nodes and places all of them
+# with a network simplex. A value used far down the graph (x + x + ... + x, Horner's x, a sum of
+# everything made) crosses many ranks: 90 terms make 8,000 layout nodes, and dot's default, rounds
+# until optimal, takes minutes there (in Graphviz 2.43 the first round alone costs seconds on
+# 20,000 nodes). So draw() estimates the layout's size (drawn nodes + hidden ones) and
+#   past FREE_LAYOUT gives dot a budget: ROUNDS_BUDGET / size^2 rounds of placement (nslimit,
+#     counted per drawn node) and fewer ordering passes (mclimit = ORDERING_BUDGET / size);
+#   past NO_ROUNDS, no rounds: rounds only centre nodes among their neighbours, and without them
+#     the picture is the same graph, a little less balanced;
+#   past MAX_LAYOUT (values used all along a 300-value chain: 90,000 layout nodes, over a minute
+#     even without rounds, placing and routing the hidden nodes), the longest edges start from a
+#     copy of their value drawn next to its use (dashed, the same text), until the size fits.
+FREE_LAYOUT = 1_000
+NO_ROUNDS = 5_000
+MAX_LAYOUT = 10_000
+ROUNDS_BUDGET = 6.4e9          # rounds x size^2: ~0.3 s of dot placing nodes
+ORDERING_BUDGET = 6_000
 
 
 class GraphTooLargeError(ValueError):
     """The graph has more nodes than draw() was allowed to lay out."""
 
 
+# Characters a label cannot show as themselves: control characters (newline aside: it breaks
+# the line), lone surrogates (not encodable) and the two non-characters XML forbids.
+_HIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def _visible(text: str) -> str:
-    """Control characters shown as escapes (\\x07), newlines kept."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    """Invisible or unencodable characters written as escapes: \\x07, \\ud800."""
+    return _HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
+                       else f"\\u{ord(m[0]):04x}", text)
+
+
+def label_text(text: str) -> str:
+    """A Graphviz label that shows `text` as written: graphviz.escape() keeps backslashes
+    (\\N, \\l, a trailing one) and <...> literal, & is written &amp; (Graphviz would read
+    &lt; as <), a newline breaks the line. quote() adds the quotes and escapes \"."""
+    import graphviz
+    text = graphviz.escape(_visible(text)).replace("&", "&amp;")
+    return graphviz.nohtml(text.replace("\n", "\\n"))
+
+
+def record_field(text: str) -> str:
+    """One field of a record label, shown as written: as label_text, with the record's own
+    characters { } | < > escaped, and spaces a record would trim or merge (at the ends, in
+    runs) made no-break spaces, which look the same."""
+    import graphviz
+    text = graphviz.escape(_visible(text)).replace("&", "&amp;")
+    for special in "{}|<>":
+        text = text.replace(special, "\\" + special)
+    text = re.sub(r"^ +| +$| {2,}", lambda m: "\u00a0" * len(m[0]), text)
+    return text.replace("\n", "\\n")
 
 
 def _quoted(text: str) -> str:
-    """A DOT quoted string that shows `text` as written (backslashes, quotes, unicode)."""
-    text = _visible(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
+    """label_text(text) as DOT text, quoted, for DOT written by hand (slides.py)."""
+    from graphviz.quoting import quote
+    return quote(label_text(text))
 
 
 def _field(text: str) -> str:
-    """Text for one field of a record label: also escapes the record's own | { } < >."""
-    text = _visible(text).replace("\\", "\\\\")
-    for special in '|{}<>"':
-        text = text.replace(special, "\\" + special)
-    return text.replace("\n", "\\n")
+    """record_field(text) for a record label written by hand inside "...": quotes escaped
+    (escape() has doubled every backslash, so one more escapes the quote)."""
+    return record_field(text).replace('"', '\\"')
+
+
+def _record(fields: list[str]) -> str:
+    import graphviz
+    return graphviz.nohtml("{" + " | ".join(record_field(f) for f in fields) + "}")
 
 
 def _op_text(node: Value) -> str:
@@ -51,18 +103,69 @@ def _op_text(node: Value) -> str:
     return node.op
 
 
+def layout_plan(order: list[Value]) -> tuple[set[tuple[int, int]], int, int]:
+    """(edges to draw from a copy of their parent, keyed (id(node), parent position); nodes
+    drawn; nodes dot will lay out, hidden ones included). Ranks as dot makes them: an op one
+    rank after its latest parent, its value one after the op, a leaf just before its first use;
+    an edge from rank r to rank r + k crosses k - 1 ranks, each a hidden node."""
+    rank: dict[int, int] = {}
+    first_use: dict[int, int] = {}
+    for node in order:
+        if node.parents:
+            op_rank = max(rank[id(p)] for p in node.parents) + 1
+            rank[id(node)] = op_rank + 1
+            for parent in node.parents:
+                if not parent.parents:
+                    first_use[id(parent)] = min(first_use.get(id(parent), op_rank), op_rank)
+        else:
+            rank[id(node)] = 0
+    rank.update((key, use - 1) for key, use in first_use.items())
+    drawn, edges = 0, []                     # edges: (ranks spanned, node's index, position)
+    for index, node in enumerate(order):
+        drawn += 2 if node.parents else 1
+        for position, parent in enumerate(node.parents):
+            edges.append((rank[id(node)] - 1 - rank[id(parent)], index, position))
+    size = drawn + sum(span - 1 for span, _, _ in edges)
+    copied = set()
+    if size > MAX_LAYOUT:                    # longest first: each copy saves span - 2 nodes
+        for span, index, position in sorted(edges, key=lambda e: (-e[0], e[1], e[2])):
+            if size <= MAX_LAYOUT or span <= 2:
+                break
+            copied.add((id(order[index]), position))
+            size -= span - 2
+    return copied, drawn + len(copied), size
+
+
+def layout_size(order: list[Value]) -> tuple[int, int]:
+    """(nodes drawn, nodes dot will lay out) for draw(order[-1])."""
+    _, drawn, size = layout_plan(order)
+    return drawn, size
+
+
+def _layout_limits(drawn: int, size: int) -> dict[str, str]:
+    """Graph attributes that keep dot's layout time bounded (none for ordinary graphs)."""
+    if size <= FREE_LAYOUT:
+        return {}
+    rounds = ROUNDS_BUDGET / size ** 2 if size <= NO_ROUNDS else 0
+    return {"nslimit": f"{rounds / drawn:.3g}",
+            "mclimit": f"{min(1.0, ORDERING_BUDGET / size):.2g}"}
+
+
 def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
          highlight: Value | list[Value] | None = None, edge_labels: bool = False,
          max_nodes: int = DEFAULT_MAX_NODES, *, grads: dict[int, float] | None = None,
          edge_text: dict[tuple[int, int], str] | None = None,
          names: dict[int, str] | None = None) -> Graph:
-    """The graph that computed `root`, as a Graph (DOT text in .source; .svg(), .png(), .save()).
+    """The graph that computed `root`, as a Graph: a graphviz.Digraph (DOT text in .source,
+    .pipe(), .render(), Jupyter display) with .svg(), .png() and .save(path).
 
     rankdir: "LR" (left to right) or "TB" (top to bottom). show_grad: print each node's grad.
     highlight: a node (or list of nodes) to fill in colour. edge_labels: write each edge's
     local derivative on it. max_nodes: refuse larger graphs (layout would be slow and
     unreadable). grads (by node id) replaces the nodes' grads; a node missing from it is shown
     as not yet computed ('?'). edge_text labels chosen edges, keyed by (id(node), parent index).
+    A value used very far from where it was made may be drawn again, dashed, next to that use
+    (only in graphs whose layout would otherwise be huge; see MAX_LAYOUT).
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
@@ -79,98 +182,59 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
     marked = {id(v) for v in ([] if highlight is None else
                                [highlight] if isinstance(highlight, Value) else highlight)}
     ids = {id(node): f"n{i}" for i, node in enumerate(order)}
+    copied, drawn, size = layout_plan(order)
 
-    lines = [
-        "digraph backprop {",
-        f'  graph [rankdir={rankdir}, fontname="{FONT}", bgcolor="white", nodesep=0.25, '
-        "ranksep=0.35];",
-        f'  node [fontname="{FONT}", fontsize=11];',
-        f'  edge [fontname="{FONT}", fontsize=9, color="#555555", arrowsize=0.7];',
-    ]
-    for node in order:
-        key = ids[id(node)]
-        fields = [names.get(id(node), node.label), f"data {value_text(node.data)}"]
+    from .picture import Graph
+    graph_attr = {"rankdir": rankdir, "fontname": FONT, "bgcolor": "white",
+                  "nodesep": "0.25", "ranksep": "0.35", **_layout_limits(drawn, size)}
+    graph = Graph("backprop", graph_attr=graph_attr,
+                  node_attr={"fontname": FONT, "fontsize": "11"},
+                  edge_attr={"fontname": FONT, "fontsize": "9", "color": "#555555",
+                             "arrowsize": "0.7"})
+
+    def fields(node: Value) -> list[str]:
+        shown = [names.get(id(node), node.label), f"data {value_text(node.data)}"]
         if show_grad:
             if grads is None:
-                fields.append(f"grad {value_text(node.grad)}")
+                shown.append(f"grad {value_text(node.grad)}")
             else:
-                fields.append(f"grad {value_text(grads[id(node)])}" if id(node) in grads
-                              else "grad ?")
-        label = "{" + " | ".join(_field(f) for f in fields) + "}"
-        fill = HIGHLIGHT if id(node) in marked else "white"
-        lines.append(f'  {key} [shape=record, style=filled, fillcolor="{fill}", '
-                     f'label="{label}"];')
+                shown.append(f"grad {value_text(grads[id(node)])}" if id(node) in grads
+                             else "grad ?")
+        return shown
+
+    for node in order:
+        key = ids[id(node)]
+        graph.node(key, label=_record(fields(node)), shape="record", style="filled",
+                   fillcolor=HIGHLIGHT if id(node) in marked else "white")
         if node.parents:
-            fill = HIGHLIGHT if id(node) in marked else "#eeeeee"
-            lines.append(f'  {key}_op [shape=ellipse, style=filled, fillcolor="{fill}", '
-                         f"margin=0.02, label={_quoted(_op_text(node))}];")
-            lines.append(f"  {key}_op -> {key};")
+            graph.node(f"{key}_op", label=label_text(_op_text(node)), shape="ellipse",
+                       style="filled", fillcolor=HIGHLIGHT if id(node) in marked else "#eeeeee",
+                       margin="0.02")
+            graph.edge(f"{key}_op", key)
     for node in order:
         if not node.parents:
             continue
         key = ids[id(node)]
-        local = None
-        if edge_labels:
-            local = local_derivatives(node)
+        local = local_derivatives(node) if edge_labels else None
         for position, parent in enumerate(node.parents):
             label = None
             if edge_text and (id(node), position) in edge_text:
                 label = edge_text[(id(node), position)]
             elif local is not None:
                 label = value_text(local[position])
-            attributes = f" [label={_quoted(label)}]" if label is not None else ""
-            lines.append(f"  {ids[id(parent)]} -> {key}_op{attributes};")
-    lines.append("}")
-    return Graph("\n".join(lines) + "\n")
+            tail = ids[id(parent)]
+            if (id(node), position) in copied:       # the same value, drawn again here
+                tail = f"{key}_again{position}"
+                graph.node(tail, label=_record(fields(parent)), shape="record",
+                           style="filled,dashed",
+                           fillcolor=HIGHLIGHT if id(parent) in marked else "white")
+            graph.edge(tail, f"{key}_op", label=None if label is None else label_text(label))
+    return graph
 
 
-class Graph:
-    """A drawn graph: DOT text, and the ways to turn it into a picture."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def __repr__(self) -> str:
-        return f"<Graph: {self.source.count('->')} edges; .svg(), .png(), .save(path)>"
-
-    def svg(self, backend: str = "auto") -> str:
-        """SVG text (system Graphviz if on PATH, else the bundled WebAssembly Graphviz)."""
-        from .render import dot_to_svg
-        return dot_to_svg(self.source, backend=backend)
-
-    def png(self, backend: str = "auto", scale: float = 2.0) -> bytes:
-        """PNG bytes, `scale` times the natural size."""
-        from .render import dot_to_png
-        return dot_to_png(self.source, backend=backend, scale=scale)
-
-    def save(self, path: str | os.PathLike, backend: str = "auto") -> Path:
-        """Write the graph; the format comes from the suffix: .svg, .png or .dot. The file is
-        replaced in one step: a failed render leaves any old file as it was."""
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".svg":
-            data = self.svg(backend=backend).encode("utf-8")
-        elif suffix == ".png":
-            data = self.png(backend=backend)
-        elif suffix in (".dot", ".gv"):
-            data = self.source.encode("utf-8")
-        else:
-            raise ValueError(f"save: cannot tell the format from {path.name!r}; "
-                             "end the name in .svg, .png or .dot")
-        write_atomically(path, data)
-        return path
-
-    def to_graphviz(self):
-        """The same graph as a `graphviz.Source` (pip install graphviz), for its own tools."""
-        try:
-            import graphviz
-        except ImportError as error:
-            raise ImportError("to_graphviz needs the graphviz package: pip install graphviz") \
-                from error
-        return graphviz.Source(self.source)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        try:
-            return {"image/svg+xml": self.svg()}
-        except Exception as error:          # show why, instead of nothing
-            return {"text/plain": f"{self!r}\n(could not render: {error})"}
+def __getattr__(name: str):
+    """Graph, from autograd/picture.py, when asked for (it imports the graphviz package)."""
+    if name == "Graph":
+        from .picture import Graph
+        return Graph
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -105,7 +105,11 @@ class CompiledBatch:
             raise Fallback from None
         finally:
             self.steps = []
-        for p, total in zip(self.compiled.parameters, map(sum, zip(*per_example))):
+        totals = list(map(sum, zip(*per_example)))       # per parameter, over the examples
+        check = sum(totals)
+        if check - check != 0.0:                        # an inf or nan in some example's grads
+            raise Fallback
+        for p, total in zip(self.compiled.parameters, totals):
             p.grad += total
 
 

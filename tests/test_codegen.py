@@ -591,3 +591,29 @@ def test_compiled_trouble_is_redone_by_the_engine_with_its_error():
                           [1.0, 1.0], compile=compiled)
         errors.append(str(caught.value))
     assert errors[0] == errors[1] and errors[0].startswith("sqrt")
+
+
+def test_an_infinite_gradient_in_a_compiled_batch_is_redone_by_the_engine():
+    import nn
+
+    @define_op("steep", local=lambda x, out: (1e200,))       # slope 1e200: twice is inf
+    def steep(x):
+        return x
+
+    class Steep(nn.Module):
+        def __init__(self):
+            self.w = Value(0.5, "w")
+
+        def forward(self, x):
+            return steep(steep(x[0] * self.w))
+
+    outcomes = []
+    for compiled in (False, True):
+        model = Steep()
+        try:
+            nn.train_step(model, nn.SGD(model.parameters(), lr=0.1), [[1.0], [2.0]],
+                          [1.0, 1.0], compile=compiled)
+            outcomes.append(("ok", model.w.data, model.w.grad))
+        except (ValueError, ArithmeticError) as error:
+            outcomes.append((type(error).__name__, str(error)))
+    assert outcomes[0] == outcomes[1]
