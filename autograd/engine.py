@@ -172,7 +172,7 @@ class Value:
     def op(self) -> str:
         """The op that made this node ("+", "tanh", ...); "" for a leaf."""
         local = self.local
-        return "" if local is None else getattr(local, "op", "") or local.__name__
+        return "" if local is None else getattr(local, "op", "") or getattr(local, "__name__", "?")
 
     @property
     def parents(self) -> tuple[Value, ...]:
