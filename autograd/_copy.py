@@ -89,7 +89,10 @@ def _attributes(node: Value) -> dict | None:
     """What user code set on the node (p.m = 0.0), or None; leaves no empty dict behind."""
     attributes = node.__dict__
     if not attributes:
-        del node.__dict__
+        try:
+            del node.__dict__                  # asking for it made one
+        except (AttributeError, TypeError):    # a Python that keeps it
+            pass
         return None
     return attributes
 
