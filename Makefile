@@ -6,8 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test test-heavy bench bench-compile bench-nn lint clean notebooks notebooks-run \
-        lite lite-serve
+.PHONY: demo test test-heavy bench bench-compile bench-nn bench-render lint clean notebooks \
+        notebooks-run lite lite-serve
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ notebooks-run: $(VENV)/.installed-notebooks $(VENV)/.installed-torch
 # nn targets: micrograd's moons demo (against micrograd), XOR, digits; MEETS/MISSES lines.
 bench-nn: $(VENV)/.installed-bench-nn
 	$(PY) benchmarks/nn_targets.py
+
+# Pictures: every hard graph shape (tests/graph_shapes.py) through each renderer, goal 5 s.
+bench-render: $(VENV)/.installed
+	$(PY) benchmarks/render.py
 
 # The zero-install classroom: a JupyterLite site (Python in the browser) in lite/site.
 # Building needs Python 3.12+ (found on PATH or through pyenv; the site itself runs Pyodide's

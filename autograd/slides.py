@@ -18,7 +18,7 @@ from .engine import Value
 from .steps import Pass, Step, backward_pass, inline_svg
 from .text import made_text, value_text
 
-__all__ = ["slides", "slides_html", "deck", "Slide", "Frame", "Picture"]
+__all__ = ["slides", "slides_html", "deck", "parts", "Slide", "Frame", "Picture", "Parts"]
 
 SVG = "http://www.w3.org/2000/svg"
 ET.register_namespace("", SVG)
@@ -61,11 +61,14 @@ class Picture:
     (each node's widest total, every contribution on its own edge), then shown slide by slide
     by changing only texts and colours, so that no node moves.
 
-    rankdir "LR" (boxes of three lines: how it was made, data, grad), "TB" (one line per node)
-    or "auto": both laid out, the one whose text comes out larger on a projector is kept."""
+    rankdir "LR" (boxes of three lines: how it was made, data, grad), "TB" (a record per node:
+    one line, or two where that gives larger text) or "auto": each laid out, and the one whose
+    text comes out largest on the `screens` kept (boxes the graph gets, width and height in CSS
+    px, with the body text there: a slide at 1024x768 and at 1920x1080 by default)."""
 
     def __init__(self, run: Pass, backend: str = "auto", rankdir: str = "auto",
-                 max_nodes: int = DEFAULT_MAX_NODES) -> None:
+                 max_nodes: int = DEFAULT_MAX_NODES,
+                 screens: tuple[tuple[float, float, float], ...] | None = None) -> None:
         if rankdir not in ("auto", "LR", "TB"):
             raise ValueError(f"slides: rankdir must be 'auto', 'LR' or 'TB', got {rankdir!r}")
         if len(run.order) > max_nodes:
@@ -93,22 +96,34 @@ class Picture:
                 "from where they were made, as x in x + x + ... + x, each need a hidden node "
                 "per rank they cross): minutes of layout, and slides nobody could read. Make "
                 "slides of a part of it: slides(some_node, path)")
-        if rankdir == "auto":           # both ways only while a layout is quick
-            rankdir = "auto" if size <= FREE_LAYOUT else "LR"
+        # (direction, node form): LR boxes of three lines; TB records of one line, or of two
+        # (how it was made; data | grad), narrower and taller. All only while layout is quick.
+        forms = {"LR": [("LR", "box")], "TB": [("TB", "line"), ("TB", "stack")]}
+        if rankdir == "auto":
+            chosen = forms["LR"] + forms["TB"] if size <= FREE_LAYOUT else forms["LR"]
+        else:
+            chosen = forms[rankdir] if size <= FREE_LAYOUT else forms[rankdir][:1]
         best = None
-        for direction in (("LR", "TB") if rankdir == "auto" else (rankdir,)):
-            source = self._source(direction, widest, _layout_limits(len(run.order), size))
+        for direction, form in chosen:
+            source = self._source(direction, widest, _layout_limits(len(run.order), size), form)
             tree = _tree(dot_to_svg(source, backend=backend))
-            score = _score(tree)
+            score = _score(tree, screens or SCREENS)
             if best is None or score > best[0]:
-                best = (score, direction, source, tree)
-        _, self.rankdir, self.source, self._tree = best
+                best = (score, direction, form, source, tree)
+        _, self.rankdir, self.form, self.source, self._tree = best
+
+    @property
+    def size(self) -> tuple[float, float]:
+        """The picture's width and height (its viewBox), in points."""
+        width, height = (float(v) for v in self._tree.get("viewBox").split()[2:])
+        return width, height
 
     @staticmethod
     def grad_text(grad: float | None) -> str:
         return "grad ?" if grad is None else f"grad {value_text(grad, DIGITS)}"
 
-    def _source(self, rankdir: str, widest: dict[Value, str], limits: str = "") -> str:
+    def _source(self, rankdir: str, widest: dict[Value, str], limits: str = "",
+                form: str = "box") -> str:
         names = self.run.names
         lines = [
             "digraph slides {",
@@ -121,12 +136,16 @@ class Picture:
         for node, key in self.keys.items():
             name, data = names[id(node)], value_text(node.data, DIGITS)
             head = f"{name} = {made_text(node, names)}" if node.parents else name
-            if rankdir == "LR":        # a box of three lines
+            if form == "box":          # three lines: how it was made, data, grad
                 text = _quoted("\n".join([head, f"data {data}", widest[node]]))
                 lines.append(f'  {key} [id="{key}", shape=box, label={text}];')
-            else:                      # one line: x = 2.0 | grad -1.5
+            elif form == "line":       # one line: x = 2.0 | grad -1.5
                 text = f"{_field(f'{head} = {data}')} | {_field(widest[node])}"
                 lines.append(f'  {key} [id="{key}", shape=Mrecord, label="{text}"];')
+            else:                      # two lines: v1 = x * w, then = -6.0 | grad 0.5
+                text = f"{{{_field(head)} | {{{_field(f'= {data}')} | {_field(widest[node])}}}}}"
+                lines.append(f'  {key} [id="{key}", shape=Mrecord, margin="0.07,0.01", '
+                             f'label="{text}"];')
         for (node, position), key in self.edges.items():
             label = value_text(self.contribution[(node, position)], DIGITS)
             parent = self.keys[node.parents[position]]
@@ -155,8 +174,9 @@ class Picture:
         frames.append(Frame(changed=leaves))
         return frames
 
-    def svg(self, frames: list[Frame], upto: int) -> str:
-        """The picture as slide `upto` shows it (frames 0..upto applied in turn)."""
+    def svg(self, frames: list[Frame], upto: int, prefix: str = "") -> str:
+        """The picture as slide `upto` shows it (frames 0..upto applied in turn); `prefix`
+        goes before every id in it (several pictures in one page must not share ids)."""
         tree = copy.deepcopy(self._tree)
         groups = {g.get("id"): g for g in tree.iter(f"{{{SVG}}}g") if g.get("id")}
         grads: dict[str, str] = {}
@@ -192,6 +212,10 @@ class Picture:
                 label.set("fill", PAST)
             else:
                 label.set("visibility", "hidden")
+        if prefix:
+            for element in tree.iter():
+                if element.get("id"):
+                    element.set("id", prefix + element.get("id"))
         return ET.tostring(tree, encoding="unicode")
 
 # dot lays out an edge that crosses k ranks as k - 1 hidden nodes (a contribution's label is
@@ -240,10 +264,10 @@ def _tree(svg: str) -> ET.Element:
     return tree
 
 
-def _score(tree: ET.Element) -> float:
-    """How large node text comes out against body text on the worse of the two screens."""
+def _score(tree: ET.Element, screens: tuple[tuple[float, float, float], ...]) -> float:
+    """How large node text comes out against body text on the worst of the screens."""
     width, height = (float(v) for v in tree.get("viewBox").split()[2:])
-    return min(min(box_w / width, box_h / height) * 16 / body for box_w, box_h, body in SCREENS)
+    return min(min(box_w / width, box_h / height) * 16 / body for box_w, box_h, body in screens)
 
 
 def _shape(group: ET.Element) -> ET.Element:
@@ -291,12 +315,9 @@ def deck(root: Value, title: str | None = None, backend: str = "auto",
     """The slides of the backward pass from `root`: the forward pass, one slide per step and a
     summary of every grad, each with its own SVG of the one layout (for pictures, handouts or
     a stepper). The numbers are this pass's, computed on the side: no grad is changed."""
-    run = backward_pass(root)
-    picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes)
-    frames = picture.frames()
-    title = title or f"Backpropagation through {run.name(root)}"
-    return [Slide(kind, heading, text, picture.svg(frames, index), step)
-            for index, (kind, heading, text, step) in enumerate(_texts(run, title))]
+    made = parts(root, title, backend, max_nodes, rankdir)
+    return [Slide(kind, heading, text, made.picture.svg(made.frames, index), step)
+            for index, (kind, heading, text, step) in enumerate(made.texts)]
 
 
 _STYLE = """
@@ -329,52 +350,54 @@ pre { grid-row: 3; grid-column: 1 / 3; box-sizing: content-box; height: calc(var
 .no-script nav, .no-script .bar { display: none; }
 """
 
-# Shows slide k: a fresh copy of the one picture, then frames 0..k applied in turn (the same
-# rules as Picture.svg; tests/test_slides.py checks that both show the same). Everything is
-# looked up inside the element of class chainrule-deck around the script, so that several
-# decks can share a page.
-_SCRIPT = """
-(function (deck) {
-  var data = JSON.parse(deck.querySelector("script.frames").textContent);
-  var frames = data.frames, colour = data.colours;
-  var slides = deck.querySelectorAll(".slide");
-  var graph = deck.querySelector(".graph");
+# The player: shows slide k as a fresh copy of the one picture with frames 0..k applied in
+# turn (the same rules as Picture.svg; tests/test_slides.py checks that both show the same).
+# It finds its parts by data-part inside `deck`, so that several decks share a page, and
+# listens for keys on `keys` (the document for a slideshow, the deck itself for a stepper).
+# SVG ids may carry a prefix (data.prefix) that the frames' keys leave out.
+PLAYER = """function (deck, keys) {
+  if (deck.getAttribute("data-playing")) { return; }   // a front end that runs scripts twice
+  deck.setAttribute("data-playing", "1");
+  function part(name) { return deck.querySelector("[data-part=" + name + "]"); }
+  var data = JSON.parse(part("frames").textContent);
+  var frames = data.frames, colour = data.colours, prefix = data.prefix || "";
+  var slides = deck.querySelectorAll("[data-part=slide]");
+  var graph = part("graph"), counter = part("counter");
+  var previous = part("previous"), next = part("next");
   var pristine = graph.querySelector("svg");        // shown as at the end (for no scripts):
   pristine.querySelectorAll("text").forEach(function (text) {       // back to the bare layout
     ["fill", "visibility", "font-weight"].forEach(function (a) { text.removeAttribute(a); });
   });
   pristine = pristine.cloneNode(true);
-  var counter = deck.querySelector(".counter");
-  var previous = deck.querySelector(".previous");
-  var next = deck.querySelector(".next");
   var current = 0;
+  function key(group) { return group.id.slice(prefix.length); }
   function apply(k) {
     var svg = pristine.cloneNode(true);
     graph.replaceChild(svg, graph.querySelector("svg"));
     var grads = {}, shown = {}, frame = frames[k];
     for (var j = 0; j <= k; j++) {
       Object.assign(grads, frames[j].grads);
-      frames[j].edges.forEach(function (key) { shown[key] = true; });
+      frames[j].edges.forEach(function (edge) { shown[edge] = true; });
     }
     svg.querySelectorAll("g.node").forEach(function (group) {
       var texts = group.querySelectorAll("text"), grad = texts[texts.length - 1];
-      grad.textContent = grads[group.id] || "grad ?";
-      if (!(group.id in grads)) { grad.setAttribute("fill", colour.unknown); }
-      else if (frame.changed.indexOf(group.id) >= 0) {
-        grad.setAttribute("fill", colour.now); }
-      if (group.id === frame.current) {
+      var name = key(group);
+      grad.textContent = grads[name] || "grad ?";
+      if (!(name in grads)) { grad.setAttribute("fill", colour.unknown); }
+      else if (frame.changed.indexOf(name) >= 0) { grad.setAttribute("fill", colour.now); }
+      if (name === frame.current) {
         group.querySelector("path, polygon").setAttribute("fill", colour.highlight); }
     });
     svg.querySelectorAll("g.edge").forEach(function (group) {
-      var label = group.querySelector("text");
-      if (frame.edges.indexOf(group.id) >= 0) {
-        group.querySelectorAll("path, polygon").forEach(function (part) {
-          part.setAttribute("stroke", colour.now);
-          if (part.tagName === "path") { part.setAttribute("stroke-width", "2.5"); }
-          else { part.setAttribute("fill", colour.now); }
+      var label = group.querySelector("text"), name = key(group);
+      if (frame.edges.indexOf(name) >= 0) {
+        group.querySelectorAll("path, polygon").forEach(function (piece) {
+          piece.setAttribute("stroke", colour.now);
+          if (piece.tagName === "path") { piece.setAttribute("stroke-width", "2.5"); }
+          else { piece.setAttribute("fill", colour.now); }
         });
         label.setAttribute("fill", colour.now); label.setAttribute("font-weight", "bold");
-      } else if (shown[group.id]) { label.setAttribute("fill", colour.past); }
+      } else if (shown[name]) { label.setAttribute("fill", colour.past); }
       else { label.setAttribute("visibility", "hidden"); }
     });
   }
@@ -388,64 +411,116 @@ _SCRIPT = """
   }
   previous.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
-  document.addEventListener("keydown", function (event) {
+  keys.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var onButton = event.target.tagName === "BUTTON";   // its own click already moves
-    if (event.key === "ArrowRight" || event.key === "PageDown" ||
-        (event.key === " " && !onButton)) {
-      show(current + 1); event.preventDefault();
-    } else if (event.key === "ArrowLeft" || event.key === "PageUp") {
-      show(current - 1); event.preventDefault();
-    } else if (event.key === "Home") { show(0); } else if (event.key === "End") {
-      show(slides.length - 1); }
+    var moves = {ArrowRight: current + 1, PageDown: current + 1, ArrowLeft: current - 1,
+                 PageUp: current - 1, Home: 0, End: slides.length - 1};
+    var to = moves.hasOwnProperty(event.key) ? moves[event.key] : undefined;
+    if (event.key === " " && !onButton) { to = current + 1; }
+    if (to === undefined) { return; }
+    show(to);
+    event.preventDefault();
+    if (keys !== document) { event.stopPropagation(); }   // a notebook's own shortcuts
   });
-  document.documentElement.classList.remove("no-script");
   show(0);
-})(document.currentScript.closest(".chainrule-deck"));
+}"""
+
+_START = """
+document.documentElement.classList.remove("no-script");
+(%s)(document.currentScript.closest("[data-deck]"), document);
 """
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What every form of a deck is made of: the one picture, a frame per slide, the slides'
+    texts (kind, heading, explanation, step) and the deck's title."""
+    picture: Picture
+    frames: list[Frame]
+    texts: list[tuple[str, str, str, Step | None]]
+    title: str
+
+    def final_svg(self, prefix: str = "") -> str:
+        """The picture as the last slide shows it (what a page without scripts shows)."""
+        return self.picture.svg(self.frames, len(self.frames) - 1, prefix=prefix)
+
+
+def parts(root: Value, title: str | None = None, backend: str = "auto",
+          max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto",
+          screens: tuple[tuple[float, float, float], ...] | None = None) -> Parts:
+    """Lay the graph out once (for `screens`, see Picture) and write every slide's text (no
+    grad is changed)."""
+    run = backward_pass(root)
+    picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes,
+                      screens=screens)
+    title = title or f"Backpropagation through {run.name(root)}"
+    return Parts(picture, picture.frames(), _texts(run, title), title)
+
+
+def frames_json(frames: list[Frame], prefix: str = "") -> str:
+    """The frames as JSON for the player, safe inside a <script> element."""
+    data = {"colours": {"now": NOW, "past": PAST, "unknown": UNKNOWN, "highlight": HIGHLIGHT},
+            "prefix": prefix,
+            "frames": [{"grads": f.grads, "current": f.current, "edges": list(f.edges),
+                        "changed": list(f.changed)} for f in frames]}
+    text = json.dumps(data, separators=(",", ":"))
+    for character, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(character, escape)     # ASCII already (json.dumps escapes the rest)
+    return text
+
+
+def text_lines(texts: list[tuple[str, str, str, Step | None]]) -> int:
+    """How many lines of explanation a slide keeps room for: its longest step, 3 to 6."""
+    return min(6, max(3, *(text.count("\n") + 1 for kind, _, text, _ in texts
+                           if kind == "step")))
 
 
 def slides_html(root: Value, title: str | None = None, backend: str = "auto",
                 max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto") -> str:
     """The slideshow as one HTML string: one picture of the graph, the slides' texts, and
     what each slide changes on the picture (so the file grows with the graph, not its square)."""
-    run = backward_pass(root)
-    picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes)
-    picture_frames = picture.frames()
-    frames = [{"grads": f.grads, "current": f.current, "edges": list(f.edges),
-               "changed": list(f.changed)} for f in picture_frames]
-    title = title or f"Backpropagation through {run.name(root)}"
-    texts = _texts(run, title)
-    lines = min(6, max(3, *(text.count("\n") + 1 for kind, _, text, _ in texts
-                            if kind == "step")))
+    deck = parts(root, title, backend, max_nodes, rankdir)
     sections = "".join(
-        f'<section class="slide {kind}" data-kind="{kind}"><h2>{html.escape(heading)}</h2>'
-        f"<pre>{html.escape(text)}</pre></section>"
-        for kind, heading, text, _ in texts)
-    colours = {"now": NOW, "past": PAST, "unknown": UNKNOWN, "highlight": HIGHLIGHT}
-    data = json.dumps({"colours": colours, "frames": frames},
-                      separators=(",", ":")).replace("<", "\\u003c")
+        f'<section class="slide {kind}" data-kind="{kind}" data-part="slide">'
+        f"<h2>{html.escape(heading)}</h2><pre>{html.escape(text)}</pre></section>"
+        for kind, heading, text, _ in deck.texts)
     return (
         '<!DOCTYPE html>\n<html lang="en" class="no-script"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f'<body class="chainrule-deck" style="--lines: {lines}"><div class="bar"></div><nav>'
-        '<button class="previous" type="button" title="previous (left arrow)">&larr; previous'
-        '</button><span class="counter"></span>'
-        '<button class="next" type="button" title="next (right arrow)">next &rarr;</button>'
-        f'</nav><div class="graph">{picture.svg(picture_frames, len(frames) - 1)}</div>'
+        f"<title>{html.escape(deck.title)}</title><style>{_STYLE}</style></head>"
+        f'<body class="chainrule-deck" data-deck style="--lines: {text_lines(deck.texts)}">'
+        '<div class="bar"></div><nav><button class="previous" data-part="previous" '
+        'type="button" title="previous (left arrow)">&larr; previous</button>'
+        '<span class="counter" data-part="counter"></span><button class="next" '
+        'data-part="next" type="button" title="next (right arrow)">next &rarr;</button></nav>'
+        f'<div class="graph" data-part="graph">{deck.final_svg()}</div>'
         f"{sections}"
-        f'<script type="application/json" class="frames">{data}</script>'
-        f"<script>{_SCRIPT}</script></body></html>\n")
+        f'<script type="application/json" data-part="frames">{frames_json(deck.frames)}</script>'
+        f"<script>{_START % PLAYER}</script></body></html>\n")
 
 
-def slides(root: Value, path: str | os.PathLike, title: str | None = None,
+def slides(root: Value, path: str | os.PathLike | None = None, title: str | None = None,
            backend: str = "auto", max_nodes: int = DEFAULT_MAX_NODES,
-           rankdir: str = "auto") -> Path:
-    """Write the backward pass from `root` as a self-contained HTML slideshow at `path`: the
-    forward pass, a slide per step (the graph in one layout with the step's node highlighted,
-    the chain rule with its numbers), a summary of every grad; buttons, arrow keys, a counter.
-    The graph scales to fill the screen. No network, no other files; no grad is changed."""
-    path = Path(path)
+           rankdir: str = "auto"):
+    """The backward pass from `root` as slides: the forward pass, a slide per step (the graph
+    in one layout with the step's node highlighted, the chain rule with its numbers), a
+    summary of every grad. No grad is changed.
+
+    With no path: a Stepper, shown in a notebook as buttons and arrow keys over the slides.
+    With a path ending in .html: a self-contained slideshow (buttons, arrow keys, a counter;
+    the graph scales to fill the screen; no network, no other files); returns the path."""
+    if path is None:
+        from .stepper import stepper
+        return stepper(root, title=title, backend=backend, max_nodes=max_nodes,
+                       rankdir=rankdir)
+    name = os.fspath(path)
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".html", ".htm"):
+        raise ValueError(f"slides: cannot tell what to write from {Path(name).name!r}: end "
+                         "the name in .html (a slideshow), or give no path for a stepper in "
+                         "the notebook")
+    path = Path(name)
     document = slides_html(root, title=title, backend=backend, max_nodes=max_nodes,
                            rankdir=rankdir)
     write_atomically(path, document.encode("utf-8"))

@@ -50,6 +50,8 @@ def made_text(node: Value, names: dict[int, str], values: bool = False) -> str:
         return f"-{parents[0]}"
     if len(parents) == 2 and not node.op.isidentifier():
         return f"{parents[0]} {node.op} {parents[1]}"
+    if values:                        # inside a call's own parentheses: tanh(-6.0)
+        parents = [value_text(parent.data) for parent in node.parents]
     return f"{node.op}({', '.join(parents)})"
 
 

@@ -11,6 +11,7 @@ if not hasattr(_autograd, "Value"):      # HIPS autograd (pip install autograd) 
         "pip uninstall -y autograd chainrule && pip install chainrule")
 
 from . import data, plot, progress
+from .gradients import LayerGrads, layer_grads
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -23,12 +24,11 @@ from .losses import (
     softmax,
     softplus,
 )
-from .gradients import LayerGrads, layer_grads
 from .metrics import accuracy, predicted_class
 from .module import MLP, Dropout, Layer, Module, Neuron, Residual, load, save
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp, clip_grad_norm
-from .torch import from_torch, to_torch
 from .sweep import lr_sweep
+from .torch import from_torch, to_torch
 from .train import History, StepResult, TrainingDiverged, fit, train_step
 
 __all__ = [

@@ -189,11 +189,14 @@ def loss_curves(histories, ax=None, title: str = "Loss curves", validation: bool
     return figure
 
 
-def gradient_flow(model, ax=None, title: str | None = None):
+def gradient_flow(model, ax=None, title: str | None = None,
+                  ylim: tuple[float, float] | None = None):
     """The mean and the largest |grad| of each layer's weights, layers in order from the input,
     on a log scale: the usual picture of vanishing or exploding gradients. Draw it after a
     backward pass (it reads the grads as they are and changes nothing); see nn.layer_grads for
-    the numbers and for what a layer is. A layer whose grads are all 0 is marked "all 0"."""
+    the numbers and for what a layer is. A layer whose grads are all 0 is marked "all 0".
+    ylim=(low, high) fixes the axis, to compare several models on the same scale (the bars
+    start at `low`)."""
     from .gradients import layer_grads
 
     stats = layer_grads(model)
@@ -204,6 +207,12 @@ def gradient_flow(model, ax=None, title: str | None = None):
     positions = list(range(len(stats)))
     nonzero = [s for s in stats if s.max > 0]
     floor = min(s.mean if s.mean > 0 else s.max for s in nonzero) / 4
+    if ylim is not None:
+        low, high = ylim
+        if not 0 < low < high:
+            raise ValueError(f"gradient_flow: ylim must be (low, high) with 0 < low < high on a "
+                             f"log scale, got {ylim!r}")
+        floor = low
     # on a log scale a bar cannot start at 0: each starts at `floor` and ends at its value
     ax.bar(positions, [max(s.max - floor, 0.0) for s in stats], width=0.7, bottom=floor,
            color="#9ecae1", label="max |grad|")
@@ -213,7 +222,7 @@ def gradient_flow(model, ax=None, title: str | None = None):
         if s.max == 0.0:
             ax.text(x, floor * 1.5, "all 0", ha="center", fontsize="small")
     ax.set_yscale("log")
-    ax.set_ylim(bottom=floor)
+    ax.set_ylim(floor, ylim[1] if ylim is not None else None)
     ax.set_xticks(positions, [s.name for s in stats])
     ax.set_xlabel("layer (input side on the left)")
     ax.set_ylabel("|grad| of the weights")
@@ -225,7 +234,8 @@ def gradient_flow(model, ax=None, title: str | None = None):
 
 def grad_norms(history, ax=None, title: str = "Gradient norm per layer"):
     """Each layer's weight-gradient norm per epoch, as recorded by fit(..., track_grads=True),
-    on a log scale; the layer nearest the input darkest."""
+    on a log scale; the layer nearest the input darkest. An epoch where a layer's gradient is
+    exactly 0 (saturated or dead units pass nothing back) leaves a gap in its line."""
     norms = getattr(history, "grad_norms", None)
     if not norms:
         raise ValueError("grad_norms: the history has no gradient norms; train with "
@@ -238,8 +248,8 @@ def grad_norms(history, ax=None, title: str = "Gradient norm per layer"):
         values = norms[name]
         ax.plot(range(1, len(values) + 1), values, label=name,
                 color=colors(k / max(1, len(names) - 1) * 0.9))
-    if all(v > 0 for values in norms.values() for v in values):
-        ax.set_yscale("log")
+    if any(v > 0 for values in norms.values() for v in values):
+        ax.set_yscale("log", nonpositive="mask")     # a norm of exactly 0 leaves a gap
     ax.set_xlabel("epoch")
     _integer_ticks(ax)
     ax.set_ylabel("norm of the layer's weight grads")

@@ -187,8 +187,9 @@ def to_torch(model: MLP | Layer | Neuron | Sequence) -> torch.nn.Sequential:
     linear); neuron j's weights are row j of Linear.weight, its bias Linear.bias[j]. A Neuron
     is a Linear(nin, 1). A Dropout (also an MLP's dropout=p) becomes torch.nn.Dropout(p), in
     the mode the chainrule one is in (train or eval); the rest is in training mode unless
-    every chainrule module given is in eval mode. The masks are PyTorch's own draws. The module takes a tensor of shape (batch, nin) and returns
-    (batch, nout), also for one output (where the chainrule model returns a Value).
+    every chainrule module given is in eval mode. The masks are PyTorch's own draws. The
+    module takes a tensor of shape (batch, nin) and returns (batch, nout), also for one output
+    (where the chainrule model returns a Value).
     Forward and backward agree with chainrule's to rounding (about 1e-15).
 
     The weights are copied: training one does not change the other (see from_torch).
@@ -240,9 +241,9 @@ def from_torch(module: torch.nn.Module, model: MLP | Layer | Neuron | Sequence):
 
     The module must be a Linear, or a Sequential of Linear layers (with bias), each followed
     by the model's activation at that place (ReLU, Tanh, Sigmoid, or nothing / Identity for
-    linear); Dropout is allowed anywhere, on either side (it has no weights). Any dtype or device: the numbers
-    are read as float64. On any mismatch (sizes, activations, a missing bias, a nan or inf)
-    raises ValueError and changes nothing, as nn.load does.
+    linear); Dropout is allowed anywhere, on either side (it has no weights). Any dtype or
+    device: the numbers are read as float64. On any mismatch (sizes, activations, a missing
+    bias, a nan or inf) raises ValueError and changes nothing, as nn.load does.
     """
     stages = _dense(_stages(model, "from_torch"))    # Dropouts have no weights to copy
     torch = _import_torch("nn.from_torch")

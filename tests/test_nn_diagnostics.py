@@ -67,6 +67,14 @@ def test_layer_grads_are_the_per_layer_gradients_computed_by_hand(activation):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["L0", "L1", "L2", "L3"]
     assert ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["max |grad|", "mean |grad|"]
+    # on a fixed scale, to compare models: the bars start at its low end
+    ax = nn.plot.gradient_flow(model, ylim=(1e-9, 10.0)).axes[0]
+    assert ax.get_ylim() == pytest.approx((1e-9, 10.0))
+    assert [b.get_y() for b in ax.containers[0]] == [1e-9] * 4
+    assert [b.get_y() + b.get_height() for b in ax.containers[0]] == pytest.approx(
+        [s.max for s in stats])
+    with pytest.raises(ValueError, match="0 < low < high"):
+        nn.plot.gradient_flow(model, ylim=(0.0, 1.0))
 
 
 def test_a_sigmoid_networks_gradients_shrink_toward_the_input_by_at_most_a_quarter_per_layer():
@@ -147,6 +155,11 @@ def test_fit_track_grads_records_each_layers_gradient_norm_averaged_over_the_bat
     lines = figure.axes[0].get_lines()
     assert [line.get_label() for line in lines] == ["L0", "L1", "L2"]
     assert [list(line.get_ydata()) for line in lines] == list(history.grad_norms.values())
+    assert figure.axes[0].get_yscale() == "log"
+    # a layer with no gradient at all in an epoch (saturated units): a gap, on the same scale
+    figure = nn.plot.grad_norms(nn.History(grad_norms={"L0": [1.0, 0.0, 2.0], "L1": [3.0] * 3}))
+    assert figure.axes[0].get_yscale() == "log"
+    assert list(figure.axes[0].get_lines()[0].get_ydata()) == [1.0, 0.0, 2.0]
     with pytest.raises(ValueError, match="track_grads=True"):
         nn.plot.grad_norms(nn.History())
     with pytest.raises(TypeError, match="track_grads must be True or False"):

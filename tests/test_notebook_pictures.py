@@ -29,6 +29,18 @@ def svg_text_px(svg: str) -> float:
     return min(sizes) * natural / view[2] * min(1.0, DISPLAY / natural)
 
 
+def stepper_text_px(box: str, svg: str) -> float:
+    """The smallest font in a stepper's graph: its SVG (a viewBox only) fills a box DISPLAY
+    wide, as high as the box's aspect-ratio says, at most max-height (75vh of a 1080-px screen
+    less the browser's bars, 800 px, taken as 600 px), scaled to fit (meet)."""
+    ratio = float(re.search(r"aspect-ratio: ([\d.]+)", box)[1])
+    highest = min(600.0, float(re.search(r"max-height: min\(75vh, ([\d.]+)px\)", box)[1]))
+    view = [float(v) for v in re.search(r'viewBox="([-\d. ,]+)"', svg)[1].replace(",", " ")
+            .split()]
+    sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)', svg)]
+    return min(sizes) * min(DISPLAY / view[2], min(DISPLAY / ratio, highest) / view[3])
+
+
 def png_text_px(data: bytes) -> float:
     """The smallest matplotlib text as shown: its size in pt at the PNG's dpi (pHYs), times
     the shrink to DISPLAY."""
@@ -50,8 +62,13 @@ def pictures(path: Path):
             data = output.get("data", {})
             if "image/svg+xml" in data:
                 yield number, "svg", svg_text_px(data["image/svg+xml"])
-            for svg in re.findall(r"<svg\b.*?</svg>", data.get("text/html", ""), flags=re.S):
-                yield number, "svg in html", svg_text_px(svg)
+            page = data.get("text/html", "")
+            for box, svg in re.findall(r'(<div class="cr-graph"[^>]*>)?(<svg\b.*?</svg>)', page,
+                                       flags=re.S):
+                if box:
+                    yield number, "stepper", stepper_text_px(box, svg)
+                else:
+                    yield number, "svg in html", svg_text_px(svg)
             if "image/png" in data:
                 yield number, "png", png_text_px(base64.b64decode(data["image/png"]))
 
@@ -62,6 +79,11 @@ def test_the_measure_is_right_on_known_pictures():
     assert svg_text_px(graphviz) == pytest.approx(11 * 4 / 3 * 900 / (1897 * 4 / 3))   # 5.2
     small = '<svg width="300pt" height="80pt" viewBox="0 0 300 80"><text font-size="9"/></svg>'
     assert svg_text_px(small) == pytest.approx(12.0)
+    box = '<div class="cr-graph" style="aspect-ratio: 2.000; max-height: min(75vh, 900px)">'
+    wide = '<svg viewBox="0.00 0.00 1800.00 300.00"><text font-size="16.00">x</text></svg>'
+    assert stepper_text_px(box, wide) == pytest.approx(16 * 900 / 1800)     # width-bound
+    tall = '<svg viewBox="0 0 300 1200"><text font-size="16.00">x</text></svg>'
+    assert stepper_text_px(box, tall) == pytest.approx(16 * 450 / 1200)     # height-bound
     header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I4sII", 13, b"IHDR", 1800, 600) + bytes(9)
     phys = struct.pack(">I4sIIB", 9, b"pHYs", 3937, 3937, 1) + bytes(4)
     assert png_text_px(header + phys) == pytest.approx(8.33 * 100 / 72 * 0.5, rel=1e-3)

@@ -233,6 +233,29 @@ def test_a_webassembly_render_that_runs_too_long_is_interrupted():
     assert "data 0.706419" in neuron_graph().svg(backend="wasm")       # the next one works
 
 
+def test_ctrl_c_stops_a_webassembly_render_at_once(tmp_path):
+    # wasmtime runs Graphviz in native code; without epoch interruption Ctrl-C would wait for
+    # the layout (minutes here). The child warms up, says so, then starts the long render.
+    import signal
+    import subprocess
+    source = draw(reuse_sum(90)).source.replace("nslimit=0", "").replace("mclimit=0.75", "")
+    (tmp_path / "slow.dot").write_text(source, encoding="utf-8")
+    code = ("import sys; from autograd import render\n"
+            "render.dot_to_svg('digraph { a }', backend='wasm')\n"
+            "print('started', flush=True)\n"
+            "render.dot_to_svg(open(sys.argv[1]).read(), backend='wasm', timeout=600)\n")
+    child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "slow.dot")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "started\n"
+        time.sleep(1.0)
+        child.send_signal(signal.SIGINT)
+        _, errors = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode != 0 and "KeyboardInterrupt" in errors
+
+
 def test_webassembly_traps_become_render_errors(monkeypatch):
     import wasmtime
     runner = render_module._wasm_graphviz()

@@ -42,6 +42,13 @@ def squared_errors(n=5):
     return terms[0]
 
 
+def mlp_loss():
+    """A 2-2-1 MLP's squared error, as nn labels it: 28 nodes, 10 levels deep."""
+    from nn import MLP
+    model = MLP(2, [2, 1], seed=0)
+    return (model([Value(0.5, "x0"), Value(-1.0, "x1")]) - 1.0) ** 2
+
+
 def reuse():
     a = Value(3.0, "a")
     return a * a + a
@@ -188,6 +195,21 @@ def test_node_text_is_at_least_body_text_on_a_projector(tmp_path, browser, build
         sizes = browser.execute_script(SIZES)
         assert sizes["node"] >= sizes["body"] >= 16, (width, sizes)
         assert sizes["high"] >= sizes["body"], (width, sizes)     # as drawn, not only as set
+        assert sizes["inside"]
+
+
+def test_a_deep_28_node_graph_reads_nearly_as_large_as_body_text(tmp_path, browser):
+    """Ten levels of an MLP loss do not fit at body-text size on a 1024x768 slide; the layout
+    that stacks each node on two lines (how it was made; = data | grad) comes closest: 0.74
+    and 0.85 of body text (one line per node gave 0.49 and 0.66)."""
+    root = mlp_loss()
+    assert len(backward_pass(root).order) == 28
+    path = slides(root, tmp_path / "mlp.html", backend="dot")
+    for (width, height), share in (((1024, 768), 0.7), ((1920, 1080), 0.8)):
+        viewport(browser, width, height)
+        browser.get(path.as_uri())
+        sizes = browser.execute_script(SIZES)
+        assert sizes["node"] >= share * sizes["body"], (width, sizes)
         assert sizes["inside"]
 
 
