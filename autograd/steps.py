@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .engine import (
     Value,
+    grads_as_numbers,
     local_derivatives,
     start_backward,
     topological_order,
@@ -134,6 +135,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
     backward() does, and yields a Step. Consumed fully, it leaves every grad as backward()
     does (interior grads from zero, leaves accumulate). A Step's numbers are this pass's own."""
     order, leaves = start_backward(root)             # interior grads zeroed, the root seeded
+    grads_as_numbers(leaves)                          # as backward(): a Value grad, its number
     run = Pass(root, order)
     steps = run.walk()
     while True:
