@@ -1077,7 +1077,7 @@ def _times(local, upstream):
                                 "not a number or a Value")
             local = number
         elif local - local != 0.0:
-            raise _not_finite(local, "a local derivative", _leaf(0.0), None)
+            raise UndefinedMathError(f"a local derivative is {local!r}")
         if local == 0.0:
             return None
         if type(upstream) is not Value:
