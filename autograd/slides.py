@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._files import write_atomically
-from .draw import DEFAULT_MAX_NODES, FONT, HIGHLIGHT, GraphTooLargeError, _field, _quoted
+from .draw import (
+    DEFAULT_MAX_NODES,
+    FONT,
+    HIGHLIGHT,
+    GraphTooLargeError,
+    label_text,
+    record_field,
+)
 from .engine import Value
 from .steps import Pass, Step, backward_pass, inline_svg
 from .text import made_text, value_text
@@ -262,6 +269,17 @@ def _tree(svg: str) -> ET.Element:
         tree.attrib.pop(attribute, None)
     tree.set("preserveAspectRatio", "xMidYMid meet")
     return tree
+
+
+def _quoted(text: str) -> str:
+    """A DOT string, quoted, whose label shows `text` as written (draw.label_text)."""
+    from graphviz.quoting import quote
+    return quote(label_text(text))
+
+
+def _field(text: str) -> str:
+    """One field of a record label written inside "...": draw.record_field, quotes escaped."""
+    return record_field(text).replace('"', '\\"')
 
 
 def _score(tree: ET.Element, screens: tuple[tuple[float, float, float], ...]) -> float:
