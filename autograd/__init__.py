@@ -7,10 +7,12 @@ from .codegen import Compiled, CompileError, GraphChangedError
 from .codegen import compile as compile  # public, but not in __all__ (see below)
 from .draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw
 from .engine import (
+    StaleGraphError,
     UndefinedMathError,
     Value,
     cos,
     define_op,
+    enable_grad,
     exp,
     is_grad_enabled,
     local_derivatives,
@@ -32,7 +34,8 @@ from .stepper import Stepper, stepper
 from .steps import Edge, Ledger, Pass, Step, backward_pass, backward_steps, ledger
 
 __all__ = [
-    "Value", "UndefinedMathError", "no_grad", "is_grad_enabled", "define_op",
+    "Value", "UndefinedMathError", "StaleGraphError", "no_grad", "enable_grad",
+    "is_grad_enabled", "define_op",
     "topological_order", "local_derivatives",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",

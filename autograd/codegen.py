@@ -837,15 +837,7 @@ _serial = count(1)
 _FLOAT = {float}
 
 
-class _grad_mode:
-    """Build graphs in here even inside no_grad(): a trace needs its graph."""
-
-    def __enter__(self) -> None:
-        self.before = engine._grad_enabled
-        engine._grad_enabled = True
-
-    def __exit__(self, *exc) -> None:
-        engine._grad_enabled = self.before
+_grad_mode = engine.enable_grad      # build graphs even inside no_grad(): a trace needs its graph
 
 
 def _trace(f: Callable, values: Sequence[float], labels: Sequence[str]):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 import numbers
+import threading
 import weakref
 from collections.abc import Callable
 
 __all__ = [
-    "Value", "Number", "UndefinedMathError", "no_grad", "is_grad_enabled",
+    "Value", "Number", "UndefinedMathError", "StaleGraphError", "no_grad", "enable_grad",
+    "is_grad_enabled",
     "topological_order", "local_derivatives", "define_op",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
 ]
@@ -18,39 +21,98 @@ Number = int | float
 Local = Callable[..., tuple]   # local(*parent_values, out) -> (d out/d parent, ...)
 
 
+def local_of(op: str) -> Callable[[Local], staticmethod]:
+    """Mark a function written in the class as the local derivative of `op` (node.op reads the
+    name from it)."""
+    def name(local: Local) -> staticmethod:
+        local.op = op
+        return staticmethod(local)
+    return name
+
+
 class UndefinedMathError(ValueError, ArithmeticError):
-    """The math is undefined here (log of 0, division by zero, exp overflow, ...)."""
+    """The math is undefined here (log of 0, division by zero, overflow, ...). When the reason
+    is a number that is not finite, `result` is that number (inf or nan), and `node` the node
+    whose data it would have become, if there is one."""
+    result: float | None = None
+    node: Value | None = None
+
+
+class StaleGraphError(RuntimeError):
+    """A node's `data` was changed after a node was computed from it (PyTorch's in-place check)."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Grad mode: under `no_grad()` ops compute their value and record nothing.
+# Grad mode: under `no_grad()` ops compute their value and record nothing. The mode is per
+# thread and per context (a contextvar holding the stack of open blocks, as PyTorch's mode is
+# per thread), so blocks nest and one no_grad object can be entered twice or from two threads.
+# `_no_grad_anywhere` counts the no_grad blocks open in any thread: while there are none (the
+# usual case) an op pays one global read for the mode.
 
-_grad_enabled = True
+_grad_modes: contextvars.ContextVar[tuple[bool, ...]] = contextvars.ContextVar(
+    "chainrule_grad_modes", default=())
+_no_grad_anywhere = 0
+_no_grad_lock = threading.Lock()
 
 
-class no_grad:
-    """Context manager (and decorator) under which ops build no graph: no parents, no local."""
+class _GradMode:
+    """A block that sets grad mode on or off inside it (and a decorator doing the same)."""
+    enabled = True
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._before = _grad_enabled
-        _grad_enabled = False
+        global _no_grad_anywhere
+        if not self.enabled:
+            with _no_grad_lock:
+                _no_grad_anywhere += 1
+        _grad_modes.set(_grad_modes.get() + (self.enabled,))
 
     def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self._before
+        global _no_grad_anywhere
+        _grad_modes.set(_grad_modes.get()[:-1])
+        if not self.enabled:
+            with _no_grad_lock:
+                _no_grad_anywhere -= 1
 
     def __call__(self, function):
         @functools.wraps(function)
-        def without_grad(*args, **kwargs):
-            with no_grad():
+        def in_mode(*args, **kwargs):
+            with self:
                 return function(*args, **kwargs)
-        return without_grad
+        return in_mode
+
+
+class no_grad(_GradMode):
+    """Context manager (and decorator) under which ops build no graph: no parents, no local.
+    Per thread: another thread keeps building its graphs."""
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) under which ops build their graph, even inside
+    no_grad() (as torch.enable_grad)."""
+    enabled = True
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return _grad_enabled
+    """True unless inside `no_grad()` (in this thread or context)."""
+    if _no_grad_anywhere == 0:
+        return True
+    modes = _grad_modes.get()
+    return not modes or modes[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The clock: a graph records values when it is built. Each node keeps a tick (`_tick`): the
+# moment it was made, or its data written, or a backward pass last went through it. Writing a
+# node's data starts a new moment; backward() refuses a graph with a node written after a node
+# computed from it was made (StaleGraphError, as PyTorch's check of in-place changes).
+
+
+# A tick is a float object, told apart by identity (`is`): its whole part k counts the writes
+# before it; a fraction .5 marks a leaf's data write, .25 a write to a node with parents. (A
+# float, not a tuple: the cyclic garbage collector ignores floats, and walks every node's tick.)
+_Tick = float
+_now: _Tick = float(0)  # nodes made since the last write (or backward pass) show this very float
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,26 +122,57 @@ def is_grad_enabled() -> bool:
 class Value:
     """One scalar in a computation graph: its `data`, its `grad`, and how it was made."""
 
-    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "local", "__weakref__")
+    # One object of 96 bytes per node (one slot more costs 7% on the benchmark). A label, and
+    # whatever user code sets on a node (p.m = 0.0, as in micrograd), live in `__dict__`.
+    __slots__ = ("_data", "grad", "_a", "_b", "local", "_tick", "__dict__", "__weakref__")
     __array_ufunc__ = None   # NumPy scalars on the left defer to our reflected operators
+    label = ""               # a name for drawings and error messages ("" for none)
 
     def __init__(self, data: Number, label: str = "") -> None:
-        number = _as_number(data)
+        number = _real(data, "Value()")
         if number is None:
             hint = "; use the Value itself" if isinstance(data, Value) else ""
             raise TypeError(f"Value() takes a real number (int or float), "
                             f"got {type(data).__name__}: {data!r}{hint}")
-        if number != number:
-            raise UndefinedMathError("Value(): data is NaN; give it a number")
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
-        self.data = number
+        self._data = number
         self.grad = 0.0
-        self.label = label
-        self.op = ""          # "" for a leaf; the op's name ("+", "tanh", ...) otherwise
         self._a = None        # the first operand (None for a leaf)
         self._b = None        # the second operand (None for a leaf or a one-operand op)
         self.local = None     # local(*parent values, out value) -> (d out / d parent, ...)
+        self._tick = _now
+        if label:
+            self.label = label
+
+    @property
+    def data(self) -> float:
+        """The number this node holds (a finite float). The graph records it when the node is
+        made: change a leaf's data between steps (as an optimizer does), then build anew."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Number) -> None:
+        global _now
+        if type(value) is not float or value - value != 0.0:     # not a finite float
+            try:
+                number = _real(value, "data" + _at(self))
+            except UndefinedMathError as error:
+                error.node = self
+                raise
+            if number is None:
+                raise TypeError(f"data must be a real number (int or float), "
+                                f"got {type(value).__name__}: {value!r}")
+            value = number
+        self._data = value
+        _now = _now + 1.0                           # a new moment for the nodes made from now on
+        self._tick = _now + (0.5 if self._a is None else 0.25)
+
+    @property
+    def op(self) -> str:
+        """The op that made this node ("+", "tanh", ...); "" for a leaf."""
+        local = self.local
+        return "" if local is None else getattr(local, "op", "") or getattr(local, "__name__", "?")
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -89,83 +182,84 @@ class Value:
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
 
     # -- the arithmetic operators ------------------------------------------------------------
     # Each op computes its value, then names its local derivative, written right below it:
     # a pure function (parent values..., out) -> (d out / d parent, ...). backward() feeds it
     # floats; written with operators and the generic functions (log, cos, step, sign) it also
     # takes Values or symbols, so one definition gives numbers, graphs and formulas.
+    # _result() makes the node, and refuses a value that is not finite (an overflow).
 
     def __add__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "+")
             if other is NotImplemented:
                 return other
         # d(a+b)/da = 1,  d(a+b)/db = 1
-        return _result(self.data + other.data, "+", Value._add_local, self, other)
+        return _result(self._data + other._data, Value._add_local, self, other)
 
-    @staticmethod
+    @local_of("+")
     def _add_local(a, b, out):
         return 1.0, 1.0
 
     def __sub__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "-")
             if other is NotImplemented:
                 return other
         # d(a-b)/da = 1,  d(a-b)/db = -1
-        return _result(self.data - other.data, "-", Value._sub_local, self, other)
+        return _result(self._data - other._data, Value._sub_local, self, other)
 
-    @staticmethod
+    @local_of("-")
     def _sub_local(a, b, out):
         return 1.0, -1.0
 
     def __mul__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "*")
             if other is NotImplemented:
                 return other
         # d(a*b)/da = b,  d(a*b)/db = a
-        return _result(self.data * other.data, "*", Value._mul_local, self, other)
+        return _result(self._data * other._data, Value._mul_local, self, other)
 
-    @staticmethod
+    @local_of("*")
     def _mul_local(a, b, out):
         return b, a
 
     def __truediv__(self, other):
         if type(other) is not Value:        # a number becomes a leaf
-            other = _as_value(other)
+            other = _as_value(other, "/")
             if other is NotImplemented:
                 return other
-        if other.data == 0.0:
+        if other._data == 0.0:
             raise UndefinedMathError(
                 f"/: division by zero, got divisor b = 0.0{_at(other)} in a / b; "
                 "divide by something that is never zero (e.g. b + 1e-12)")
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b**2 = -out/b
-        return _result(self.data / other.data, "/", Value._div_local, self, other)
+        return _result(self._data / other._data, Value._div_local, self, other)
 
-    @staticmethod
+    @local_of("/")
     def _div_local(a, b, out):
         return 1.0 / b, -out / b
 
     def __neg__(self):
         # d(-a)/da = -1
-        return _result(-self.data, "neg", Value._neg_local, self)
+        return _result(-self._data, Value._neg_local, self)
 
-    @staticmethod
+    @local_of("neg")
     def _neg_local(x, out):
         return -1.0,
 
     def __pow__(self, other):
         if isinstance(other, Value):
             return self._pow_value(other)
-        n = _as_number(other)
+        n = _real(other, "**")
         if n is None:
             return NotImplemented
-        out = _power(self.data, n, self)
+        out = _power(self._data, n, self)
         # d(x**n)/dx = n * x**(n-1)   (n a constant number)
-        return _result(out, "**", Value._pow_local(n), self)
+        return _result(out, Value._pow_local(n), self)
 
     @staticmethod
     @functools.lru_cache(maxsize=256)      # x**2 everywhere shares one local
@@ -176,70 +270,71 @@ class Value:
         else:
             def pow_local(x, out):
                 return n * x ** (n - 1.0),
-        pow_local.exponent = n             # for drawing and for printing formulas
+        pow_local.op = "**"
+        pow_local.exponent = n             # for drawing, printing formulas and pickling
         return pow_local
 
     def _pow_value(self, y: Value):
         x = self
-        out = _power(x.data, y.data, x)
-        if _grad_enabled and x.data <= 0.0:
+        out = _power(x._data, y._data, x)
+        if x._data <= 0.0 and is_grad_enabled():
             raise UndefinedMathError(
                 f"**: with a Value exponent, d(x**y)/dy = x**y * log(x) needs x > 0, "
-                f"got x = {x.data!r}{_at(x)}; if the exponent is a constant, "
+                f"got x = {x._data!r}{_at(x)}; if the exponent is a constant, "
                 "use a plain number (x ** 2.0)")
         # d(x**y)/dx = y * x**(y-1),  d(x**y)/dy = x**y * log(x) = out * log(x)
-        return _result(out, "**", Value._pow_value_local, x, y)
+        return _result(out, Value._pow_value_local, x, y)
 
-    @staticmethod
+    @local_of("**")
     def _pow_value_local(x, y, out):
         return y * x ** (y - 1.0), out * log(x)
 
     def __radd__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "+")
         return other if other is NotImplemented else other.__add__(self)
 
     def __rsub__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "-")
         return other if other is NotImplemented else other.__sub__(self)
 
     def __rmul__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "*")
         return other if other is NotImplemented else other.__mul__(self)
 
     def __rtruediv__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "/")
         return other if other is NotImplemented else other.__truediv__(self)
 
     def __rpow__(self, other):
-        other = _as_value(other)
+        other = _as_value(other, "**")
         return other if other is NotImplemented else other._pow_value(self)
 
     # -- the functions ----------------------------------------------------------------------
 
     def exp(self):
         try:
-            out = math.exp(self.data)
+            out = math.exp(self._data)
         except OverflowError:
             raise UndefinedMathError(
-                f"exp: overflow, got x = {self.data!r}{_at(self)} (exp(x) is beyond the largest "
+                f"exp: overflow, got x = {self._data!r}{_at(self)} (exp(x) is beyond the largest "
                 "float for x > 709.78); scale the input down or use a stable formula "
                 "such as log-sum-exp") from None
         # d exp(x)/dx = exp(x) = out
-        return _result(out, "exp", Value._exp_local, self)
+        return _result(out, Value._exp_local, self)
 
-    @staticmethod
+    @local_of("exp")
     def _exp_local(x, out):
         return out,
 
     def log(self):
-        if self.data <= 0.0:
+        if self._data <= 0.0:
             raise UndefinedMathError(
-                f"log: undefined for x <= 0, got x = {self.data!r}{_at(self)}; "
+                f"log: undefined for x <= 0, got x = {self._data!r}{_at(self)}; "
                 "keep the input positive (e.g. log(x + 1e-12))")
         # d log(x)/dx = 1/x
-        return _result(math.log(self.data), "log", Value._log_local, self)
+        return _result(math.log(self._data), Value._log_local, self)
 
-    @staticmethod
+    @local_of("log")
     def _log_local(x, out):
         return 1.0 / x,
 
@@ -247,67 +342,62 @@ class Value:
         # math.tanh saturates to +-1 without overflow, even at |x| = 1e308
         # d tanh(x)/dx = 1 - tanh(x)**2 = (1 - out) * (1 + out): same number, but with no
         # cancellation when out is near +-1 (as PyTorch's fused 1 - out*out)
-        return _result(math.tanh(self.data), "tanh", Value._tanh_local, self)
+        return _result(math.tanh(self._data), Value._tanh_local, self)
 
-    @staticmethod
+    @local_of("tanh")
     def _tanh_local(x, out):
         return (1.0 - out) * (1.0 + out),
 
     def sigmoid(self):
-        x = self.data
-        if x >= 0.0:
-            out = 1.0 / (1.0 + math.exp(-x))
-        else:                      # the same number, without exp(-x) overflowing for x << 0
-            e = math.exp(x)
-            out = e / (1.0 + e)
+        # sigmoid(x) = 1 / (1 + exp(-x)), computed without overflow on either side
         # d sigmoid(x)/dx = sigmoid(x) * (1 - sigmoid(x)) = out * (1 - out)
-        return _result(out, "sigmoid", Value._sigmoid_local, self)
+        return _result(_float_sigmoid(self._data), Value._sigmoid_local, self)
 
-    @staticmethod
+    @local_of("sigmoid")
     def _sigmoid_local(x, out):
         return out * (1.0 - out),
 
     def relu(self):
         # relu(x) = max(0, x);  d relu(x)/dx = 1 if x > 0 else 0   (0 at the kink, as PyTorch)
-        return _result(self.data if self.data > 0.0 else 0.0, "relu", Value._relu_local, self)
+        return _result(self._data if self._data > 0.0 else 0.0, Value._relu_local, self)
 
-    @staticmethod
+    @local_of("relu")
     def _relu_local(x, out):
         return step(x),
 
     def sin(self):
         # d sin(x)/dx = cos(x)
-        return _result(math.sin(self.data), "sin", Value._sin_local, self)
+        return _result(math.sin(self._data), Value._sin_local, self)
 
-    @staticmethod
+    @local_of("sin")
     def _sin_local(x, out):
         return cos(x),
 
     def cos(self):
         # d cos(x)/dx = -sin(x)
-        return _result(math.cos(self.data), "cos", Value._cos_local, self)
+        return _result(math.cos(self._data), Value._cos_local, self)
 
-    @staticmethod
+    @local_of("cos")
     def _cos_local(x, out):
         return -sin(x),
 
     def sqrt(self):
-        if self.data < 0.0:
+        if self._data < 0.0:
             raise UndefinedMathError(
-                f"sqrt: undefined for x < 0, got x = {self.data!r}{_at(self)}; "
+                f"sqrt: undefined for x < 0, got x = {self._data!r}{_at(self)}; "
                 "keep the input non-negative (e.g. sqrt(x*x + 1e-12))")
         # d sqrt(x)/dx = 1 / (2 sqrt(x)) = 0.5 / out   (infinite at x = 0)
-        return _result(math.sqrt(self.data), "sqrt", Value._sqrt_local, self)
+        return _result(math.sqrt(self._data), Value._sqrt_local, self)
 
-    @staticmethod
+    @local_of("sqrt")
     def _sqrt_local(x, out):
         return 0.5 / out,
 
     def abs(self):
         # d |x|/dx = sign(x)   (0 at the kink, as PyTorch)
-        return _result(math.fabs(self.data), "abs", Value._abs_local, self)
+        return _result(math.fabs(self._data), Value._abs_local, self)
 
-    @staticmethod
+    @local_of("abs")
     def _abs_local(x, out):
         return sign(x),
 
@@ -315,30 +405,47 @@ class Value:
 
     # -- backward ---------------------------------------------------------------------------
 
-    def backward(self) -> None:
+    def backward(self, gradient: Number = 1.0) -> None:
         """Fill in `grad` = d self / d node for every node of the graph (the chain rule).
 
+        The root is seeded with `gradient` (1.0: d self/d self), as PyTorch's `gradient=`.
         Interior (non-leaf) grads are recomputed from zero on every call; leaf grads
         accumulate across calls, as in PyTorch: call `zero_grad()` between steps.
-        If a local derivative is undefined (sqrt at 0), raises UndefinedMathError and
-        leaves every grad as it was before the call.
+        If a number is not finite (an infinite slope, an overflow) or a local derivative
+        raises, every grad is left exactly as before the call and the error names the node.
         """
-        order, leaves = start_backward(self)
+        seed = _seed(gradient)
+        order, saved = start_backward(self, seed)
+        leaves = 0.0        # the leaves' grads, summed: a nan or inf anywhere reaches a leaf
         try:
             for node in reversed(order):
                 a, b = node._a, node._b
+                upstream = node.grad               # d root / d node, complete by now
                 if a is None:                      # a leaf: nothing to pass back
+                    leaves += upstream
                     continue
-                upstream = node.grad               # d root / d node
+                local = node.local
                 if b is None:
-                    local_a, = node.local(a.data, node.data)
+                    local_a, = local(a._data, node._data)
                     a.grad += local_a * upstream   # the chain rule, once per edge
                 else:
-                    local_a, local_b = node.local(a.data, b.data, node.data)
+                    local_a, local_b = local(a._data, b._data, node._data)
                     a.grad += local_a * upstream
                     b.grad += local_b * upstream
-        except ArithmeticError as error:           # only a local derivative can raise here
-            raise undo_backward(order, leaves, node) from error
+        except Exception:                          # only a local derivative can raise here
+            leaves = math.nan
+        except BaseException:                      # KeyboardInterrupt: undo, and stop
+            undo_backward(order, saved)
+            raise
+        if leaves - leaves != 0.0:                 # a nan or inf (or a sum that overflowed):
+            _checked_backward(order, saved, seed)  # again, edge by edge, raising at the first
+
+    def _backward(self) -> None:
+        """This node's step of the chain rule alone: parent.grad += local * self.grad for each
+        parent (a leaf does nothing). As micrograd's `_backward`, for stepping by hand."""
+        if self._a is not None:
+            _check_made_after(self, self._tick, None, {})
+        chain_rule_step(self)
 
     def backward_steps(self):
         """backward(), one node per next(): a generator of Steps (see autograd.steps)."""
@@ -350,25 +457,91 @@ class Value:
         for node in topological_order(self):
             node.grad = 0.0
 
+    # -- as a number, and as micrograd spells things ------------------------------------------
+    # Comparisons, float(), int(), round() and bool() use `data`, as for a PyTorch 0-d tensor.
+    # `==` and hash stay by identity: nodes live in sets and dicts (the topological sort's
+    # `seen`, micrograd's `_prev`), where two nodes that hold the same number are still two.
+
+    def __lt__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data < other
+
+    def __le__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data <= other
+
+    def __gt__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data > other
+
+    def __ge__(self, other):
+        other = _compared(other)
+        return other if other is NotImplemented else self._data >= other
+
+    def __float__(self) -> float:
+        return self._data
+
+    def __int__(self) -> int:
+        return int(self._data)
+
+    def __round__(self, ndigits: int | None = None):
+        return round(self._data, ndigits)
+
+    def __bool__(self) -> bool:
+        return self._data != 0.0
+
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's name: the set of parents."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for `op`."""
+        return self.op
+
+    # -- pickle and copy: parents first, one node at a time (any depth; see _copy.py) ---------
+
+    def __reduce_ex__(self, protocol):
+        from ._copy import reduce
+        return reduce(self)
+
+    def __setstate__(self, state) -> None:
+        _earlier, data, grad, local, a, b, attributes = state
+        self._data, self.grad, self._a, self._b, self._tick = data, grad, a, b, _now
+        self.local = Value._pow_local(local[1]) if type(local) is tuple else local
+        if attributes:
+            self.__dict__.update(attributes)
+
+    def __copy__(self) -> Value:
+        """A new node like this one: same data, grad, label, op and parents."""
+        from ._copy import shallow_copy
+        return shallow_copy(self)
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        """A copy of the whole graph behind this node (shared nodes stay shared)."""
+        from ._copy import deep_copy
+        return deep_copy(self, memo)
+
 
 # ---------------------------------------------------------------------------------------------
 # Helpers for the ops
 
 
-def _result(data: float, op: str, local: Local, a: Value, b: Value | None = None) -> Value:
-    """A new node holding `data`, made by `op` from operands a (and b), whose local
+def _result(data: float, local: Local, a: Value, b: Value | None = None) -> Value:
+    """A new node holding `data`, made from operands a (and b) by the op whose local
     derivative is `local`. Under no_grad it records nothing: a leaf."""
+    if data - data != 0.0:                 # inf or nan: the only floats for which x - x != 0
+        raise _not_finite(data, local.op, a, b)
     out = _new_value(Value)
-    out.data = data
+    out._data = data
     out.grad = 0.0
-    out.label = ""
-    if _grad_enabled:
-        out.op = op
+    out._tick = _now
+    if _no_grad_anywhere == 0 or is_grad_enabled():
         out._a = a
         out._b = b
         out.local = local
     else:
-        out.op = ""
         out._a = out._b = None
         out.local = None
     return out
@@ -377,29 +550,61 @@ def _result(data: float, op: str, local: Local, a: Value, b: Value | None = None
 _new_value = object.__new__
 
 
-def _as_value(x):
+def _as_value(x, op: str):
     """x itself if it is a Value; a new leaf for a number; NotImplemented for anything else."""
     if isinstance(x, Value):
         return x
-    number = _as_number(x)
-    return NotImplemented if number is None else _constant(number)
+    number = _real(x, op)
+    return NotImplemented if number is None else _leaf(number)
 
 
-def _constant(data: float) -> Value:
-    if data != data:
-        raise UndefinedMathError("an operand is NaN; give the op a number")
+def _leaf(data: float) -> Value:
+    """A leaf for a number already checked by _real()."""
     out = _new_value(Value)
-    out.data = data
+    out._data = data
     out.grad = 0.0
-    out.label = ""
-    out.op = ""
     out._a = out._b = None
     out.local = None
+    out._tick = _now
     return out
 
 
+def _real(x, who: str) -> float | None:
+    """x as a finite float if it is a real number (not a bool); None if it is not a number.
+    A real number that is not finite (nan, inf, an int beyond the float range) is an
+    UndefinedMathError naming `who`."""
+    if type(x) is float:
+        number = x
+    elif isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_":
+        try:
+            number = float(x)          # ints, NumPy scalars, fractions
+        except OverflowError:
+            raise UndefinedMathError(
+                f"{who}: got a number of about {_magnitude(x)}, beyond the largest float "
+                "(about 1.8e308); scale it down") from None
+    else:
+        return None
+    if number - number != 0.0:
+        error = UndefinedMathError(
+            f"{who}: got {'NaN (not a number)' if number != number else number}; a Value holds "
+            "a finite real number: give it one (an inf or nan comes from an overflow or a "
+            "division by zero earlier on)")
+        error.result = number
+        raise error
+    return number
+
+
+def _magnitude(x) -> str:
+    """A short text for a huge int: 1e400 (its repr would have 401 digits)."""
+    try:
+        digits = int(abs(x)).bit_length() * math.log10(2)
+        return f"{'-' if x < 0 else ''}1e{int(digits)}"
+    except (TypeError, ValueError, OverflowError):
+        return "that size"
+
+
 def _as_number(x) -> float | None:
-    """x as a float if it is a real number (not a bool), else None."""
+    """x as a float if it is a real number (not a bool), else None (no check of its size)."""
     if type(x) is float or type(x) is int:
         return float(x)
     if isinstance(x, numbers.Real) and not isinstance(x, bool) and type(x).__name__ != "bool_":
@@ -407,9 +612,33 @@ def _as_number(x) -> float | None:
     return None
 
 
+def _compared(other):
+    """What a Value is compared with: another Value's data, a real number, or NotImplemented."""
+    if isinstance(other, Value):
+        return other._data
+    if isinstance(other, numbers.Real) and not isinstance(other, bool):
+        return other
+    return NotImplemented
+
+
 def _at(node: Value) -> str:
     """' (node 'x')' for a labelled node, for error messages."""
     return f" (node {node.label!r})" if node.label else ""
+
+
+def _operands(a: Value, b: Value | None) -> str:
+    """'x = 2.0 (node 'x')' or 'a = 1e+308, b = 10.0', for error messages."""
+    if b is None:
+        return f"x = {a._data!r}{_at(a)}"
+    return f"a = {a._data!r}{_at(a)}, b = {b._data!r}{_at(b)}"
+
+
+def _not_finite(data: float, op: str, a: Value, b: Value | None) -> UndefinedMathError:
+    what = "beyond the largest float (about 1.8e308)" if data == data else "not a number (nan)"
+    error = UndefinedMathError(f"{op}: the result is {what}, got {_operands(a, b)}; "
+                               "scale the numbers down (or use a stable formula)")
+    error.result = data
+    return error
 
 
 def _power(x: float, n: float, base: Value) -> float:
@@ -431,13 +660,11 @@ def _power(x: float, n: float, base: Value) -> float:
             "the largest float, about 1.8e308); scale the numbers down") from None
 
 
-def undefined_derivative(node: Value) -> UndefinedMathError:
-    at = "".join(_at(parent) for parent in node.parents[:1]) or _at(node)
-    values = ", ".join(repr(parent.data) for parent in node.parents)
-    return UndefinedMathError(
-        f"backward through {node.op}: its local derivative is infinite (or beyond the largest "
-        f"float) at x = {values}{at}; move the input away from that point "
-        "(e.g. sqrt(x + 1e-12) instead of sqrt(x))")
+def _float_sigmoid(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)                # the same number, without exp(-x) overflowing for x << 0
+    return e / (1.0 + e)
 
 
 def define_op(name: str, local: Local) -> Callable:
@@ -447,30 +674,45 @@ def define_op(name: str, local: Local) -> Callable:
         def softplus(x):
             return math.log1p(math.exp(x))
 
-    `softplus(v)` on Values builds a node (numbers are lifted to leaves); on floats, a float.
+    `softplus(v)` on Values builds a node (numbers are lifted to leaves); on numbers, a float.
+    Either way the result is a finite number or an UndefinedMathError. `local` is given an
+    attribute `op = name`, so each op needs a local function of its own.
     """
+    if getattr(local, "op", name) != name:
+        raise ValueError(f"define_op({name!r}): this local derivative is already the local of "
+                         f"op {local.op!r}; give each op a local function of its own")
+    try:
+        local.op = name
+    except (AttributeError, TypeError):
+        raise TypeError(f"define_op({name!r}): local must be a function, "
+                        f"got {type(local).__name__}") from None
+
     def decorate(forward: Callable[..., float]) -> Callable:
         @functools.wraps(forward)
         def apply(*operands):
-            if not any(isinstance(x, Value) for x in operands):
-                return forward(*operands)
             if len(operands) not in (1, 2):
                 raise TypeError(f"{name}: an op takes one or two operands, got {len(operands)}")
-            parents = tuple(_as_value(x) for x in operands)
+            parents = tuple(_as_value(x, name) for x in operands)
             for x, parent in zip(operands, parents):
                 if parent is NotImplemented:
-                    raise TypeError(f"{name}: operands must be Values or numbers, "
+                    raise TypeError(f"{name}: operands must be Values or real numbers, "
                                     f"got {type(x).__name__}: {x!r}")
-            values = ", ".join(f"{p.data!r}{_at(p)}" for p in parents)
+            values = ", ".join(f"{p._data!r}{_at(p)}" for p in parents)
             try:
-                out = forward(*(p.data for p in parents))
+                out = forward(*(p._data for p in parents))
             except (ArithmeticError, ValueError) as error:
                 raise UndefinedMathError(f"{name}: undefined at x = {values} ({error})") from error
-            number = _as_number(out)
-            if number is None or number != number:
+            try:
+                number = _real(out, name)
+            except UndefinedMathError:
+                number = None
+            if number is None:
                 raise UndefinedMathError(f"{name}: forward gave {out!r} at x = {values}, "
-                                         "not a real number")
-            return _result(number, name, local, *parents)
+                                         "not a finite real number")
+            node = _result(number, local, *parents)
+            if any(isinstance(x, Value) for x in operands):
+                return node
+            return node._data                  # on numbers, a number
         apply.local = local
         try:                   # a node keeps only name and local; compile() needs the forward
             known = _forwards.setdefault(local, {})
@@ -501,80 +743,268 @@ def topological_order(root: Value) -> list[Value]:
     limit)."""
     order: list[Value] = []
     seen = {root}
-    stack = [root]                  # a path from the root down to the node being explored
-    while stack:
-        node = stack[-1]
+    node = root
+    path = []                       # the nodes from the root down to `node`, waiting for it
+    while True:
         a, b = node._a, node._b
         if a is not None and a not in seen:        # go down into a parent not yet seen
             seen.add(a)
-            stack.append(a)
+            path.append(node)
+            node = a
         elif b is not None and b not in seen:
             seen.add(b)
-            stack.append(b)
+            path.append(node)
+            node = b
         else:                                      # its parents are all placed: place it
-            stack.pop()
             order.append(node)
-    return order
+            if not path:
+                return order
+            node = path.pop()
 
 
-def start_backward(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
-    """Ready a backward pass: the order, interior grads set to 0.0 (they are recomputed),
-    the root seeded (d root/d root = 1, added: a leaf root accumulates too), and each leaf's
-    grad before the pass, so that a failed pass can be undone."""
-    order = topological_order(root)
-    leaves = []
-    for node in order:
-        if node._a is not None:
-            node.grad = 0.0
-        else:
-            leaves.append((node, node.grad))
-    root.grad += 1.0
-    return order, leaves
+Saved = list[tuple[Value, float]]
 
 
-def undo_backward(order: list[Value], leaves: list[tuple[Value, float]],
-                  failed: Value) -> UndefinedMathError:
+def start_backward(root: Value, seed: float = 1.0) -> tuple[list[Value], Saved]:
+    """Ready a backward pass: the order (as topological_order gives it), the grads as they
+    were (each leaf's, and each interior grad that is not 0.0, so that a failed pass can be
+    undone), interior grads set to 0.0 (they are recomputed), and the root seeded (d root/d
+    root = 1, added: a leaf root accumulates too). Refuses a graph whose data changed since it
+    was built (StaleGraphError).
+
+    The walk is topological_order's, but it marks each node it meets with this pass's tick
+    instead of keeping a set of the nodes met (a quarter faster); a node whose tick is not the
+    clock's gets a closer look first (_check_made_after)."""
+    global _now
+    now = _now
+    visit = now + 0.0                           # a new float: this pass's mark
+    written: dict[Value, _Tick] = {}            # the written nodes met, with their old ticks
+    order = []
+    saved = []
+    try:
+        if root._tick is not now:
+            _check_made_after(root, root._tick, visit, written)
+        root._tick = visit
+        node = root
+        path = []                   # the nodes from the root down to `node`, waiting for it
+        while True:
+            a, b = node._a, node._b
+            if a is not None and a._tick is not visit:      # go down into a parent not met
+                if a._tick is not now:
+                    _check_made_after(a, a._tick, visit, written)
+                a._tick = visit
+                path.append(node)
+                node = a
+            elif b is not None and b._tick is not visit:
+                if b._tick is not now:
+                    _check_made_after(b, b._tick, visit, written)
+                b._tick = visit
+                path.append(node)
+                node = b
+            else:                                           # its parents are placed: place it
+                order.append(node)
+                if a is None:
+                    saved.append((node, node.grad))
+                elif node.grad != 0.0:
+                    saved.append((node, node.grad))
+                    node.grad = 0.0
+                if not path:
+                    break
+                node = path.pop()
+    except StaleGraphError:
+        undo_backward(order, saved)
+        raise
+    finally:
+        for node, tick in written.items():      # written nodes keep their mark for later passes
+            node._tick = tick
+    _now = visit                                # no write since: the graph is up to date
+    root.grad += seed
+    return order, saved
+
+
+def _check_made_after(node: Value, tick: _Tick, visit: _Tick | None,
+                      written: dict[Value, _Tick]) -> None:
+    """For a node met whose tick is not the clock's: note it if its data was written, and
+    raise StaleGraphError if it was, having parents, or a parent's data was written after
+    it was made."""
+    k = math.floor(tick)
+    if tick != k:                               # a write
+        written[node] = tick
+        if tick - k == 0.5:                     # to a leaf
+            return
+        raise _graph_changed(node, node)
+    for parent in node.parents:
+        old = parent._tick if parent._tick is not visit else written.get(parent)
+        if old is not None and old != math.floor(old) and old > k + 1.0:
+            raise _graph_changed(parent, node)
+
+
+def _graph_changed(written: Value, node: Value) -> StaleGraphError:
+    if written is node:
+        what = f"the data of {_name(node)} was changed after the {node.op} that computed it"
+    else:
+        what = (f"the data of {_name(written)} was changed (to {written._data!r}) after "
+                f"{_name(node)} was computed from it")
+    return StaleGraphError(
+        f"backward: {what}; a graph records values when it is built: run the forward pass "
+        "again from the leaves (as each training step does), then call backward()")
+
+
+def undo_backward(order: list[Value], saved: Saved, failed: Value | None = None,
+                  error: BaseException | None = None) -> UndefinedMathError | None:
     """Put every grad back as before the pass; the error to raise for the failed node."""
-    for leaf, grad in leaves:
-        leaf.grad = grad
     for node in order:
         if node._a is not None:
             node.grad = 0.0
-    return undefined_derivative(failed)
+    for node, grad in saved:
+        node.grad = grad
+    return None if failed is None else undefined_derivative(failed, error)
+
+
+def _name(node: Value) -> str:
+    return f"node {node.label!r}" if node.label else f"a {node.op or 'leaf'} node" if node.op \
+        else "a leaf"
+
+
+def _seed(gradient) -> float:
+    number = _real(gradient, "backward(gradient=)")
+    if number is None:
+        raise TypeError(f"backward(gradient=) takes a real number, "
+                        f"got {type(gradient).__name__}: {gradient!r}")
+    return number
+
+
+def _checked_backward(order: list[Value], saved: Saved, seed: float) -> None:
+    """backward() again from the saved grads, one edge at a time, each number checked: raise
+    at the first that is not finite (with every grad put back), or finish if none is (the
+    quick pass's sum of grads only overflowed)."""
+    undo_backward(order, saved)
+    root = order[-1]
+    try:
+        for node in order:
+            if node._a is not None:
+                node.grad = 0.0
+        before = root.grad
+        root.grad = before + seed
+        if root.grad - root.grad != 0.0:
+            raise UndefinedMathError(
+                f"backward: the root's grad {before!r} + the seed {seed!r} is not a finite "
+                "number; reset it (zero_grad()) or seed with a smaller gradient=")
+        for node in reversed(order):
+            if node._a is not None:
+                chain_rule_step(node)
+    except BaseException:
+        undo_backward(order, saved)
+        raise
+
+
+def chain_rule_step(node: Value) -> list[tuple[Value, float, float, float, float]]:
+    """One node's step of the chain rule, each number checked: for each parent,
+    parent.grad += local * node.grad. Returns (parent, local, contribution, grad before,
+    grad after) per edge. On any error it changes nothing and names the node and edge."""
+    parents = node.parents
+    if not parents:
+        return []
+    upstream = node.grad
+    if upstream - upstream != 0.0:
+        raise UndefinedMathError(f"backward through {node.op}{_at(node)}: its grad is "
+                                 f"{upstream!r}, not a finite number; reset it (zero_grad())")
+    try:
+        locals_ = node.local(*[parent._data for parent in parents], node._data)
+    except (ArithmeticError, ValueError) as error:
+        raise undefined_derivative(node, error) from error
+    if len(locals_) != len(parents):
+        raise TypeError(f"backward through {node.op}: its local derivative gave "
+                        f"{len(locals_)} numbers for {len(parents)} operands")
+    edges = []
+    grads = {}                                     # a + a: the second edge adds to the first
+    for position, (parent, local) in enumerate(zip(parents, locals_)):
+        if local - local != 0.0:
+            raise undefined_derivative(node, None, position, local)
+        contribution = local * upstream
+        before = grads.get(id(parent), parent.grad)
+        after = before + contribution
+        if after - after != 0.0:
+            raise _overflow(node, position, local, upstream, before)
+        grads[id(parent)] = after
+        edges.append((parent, local, contribution, before, after))
+    for parent, _, _, _, after in edges:
+        parent.grad = after
+    return edges
+
+
+def undefined_derivative(node: Value, error: BaseException | None = None,
+                         position: int | None = None,
+                         local: float | None = None) -> UndefinedMathError:
+    """The error for a node whose step of the chain rule has no finite number: its local
+    derivative raised `error`, or gave `local` for the operand at `position` (not finite, or
+    finite with a contribution beyond the largest float)."""
+    where = "" if position is None or node._b is None else \
+        f" (for its {('first', 'second')[position]} operand)"
+    what = "is infinite (or beyond the largest float)" if isinstance(error, ArithmeticError) \
+        else f"is undefined ({error})" if error is not None \
+        else f"is {local!r}{where}" if local - local != 0.0 \
+        else f"{where} is {local!r}, and times its upstream it is beyond the largest float"
+    return UndefinedMathError(
+        f"backward through {node.op}{_at(node)}: its local derivative {what} at "
+        f"{_operands(node._a, node._b)}; "
+        "move the input away from that point (e.g. sqrt(x + 1e-12) instead of sqrt(x))")
+
+
+def _overflow(node: Value, position: int, local: float, upstream: float,
+              before: float) -> UndefinedMathError:
+    parent = node.parents[position]
+    edge = f"backward through {node.op}{_at(node)} to its " \
+        f"{('first', 'second')[position] + ' ' if len(node.parents) == 2 else ''}operand" \
+        f"{_at(parent)}"
+    if before - before != 0.0:
+        return UndefinedMathError(f"{edge}: that operand's grad was already {before!r}; "
+                                  "reset it (zero_grad()) before backward()")
+    return UndefinedMathError(
+        f"{edge}: the grad {before!r} + local {local!r} * upstream {upstream!r} is beyond the "
+        "largest float; scale the loss or the inputs down")
 
 
 def local_derivatives(node: Value) -> tuple[float, ...]:
     """d node / d parent for each parent (in operand order), evaluated at the current values."""
     if not node.parents:
         return ()
-    return node.local(*[parent.data for parent in node.parents], node.data)
+    return node.local(*[parent._data for parent in node.parents], node._data)
 
 
 # ---------------------------------------------------------------------------------------------
-# The functions, for Values and plain numbers alike: tanh(v) is v.tanh(), tanh(0.5) a float.
-# Anything else (a symbol, say) is asked for its own method of the same name.
+# The functions, for Values and plain numbers alike: tanh(v) is v.tanh(), tanh(0.5) a float, and
+# a number gives exactly what the method gives for a Value of it (the same float, or the same
+# error). Anything else that is not a number (a symbol, say) is asked for its own method.
 
 
 def _generic(name: str, on_float: Callable[[float], float]):
     method = getattr(Value, name)
 
     def function(x):
-        if type(x) is float or isinstance(x, numbers.Real):
-            return on_float(x)
+        if type(x) is float and x - x == 0.0:      # a finite float (local derivatives, mostly)
+            try:
+                return on_float(x)
+            except (ValueError, OverflowError):
+                pass                               # the method says why, in its words
         if isinstance(x, Value):
             return method(x)
-        return getattr(x, name)()
+        number = _real(x, name)
+        if number is not None:
+            return method(_leaf(number))._data
+        return _delegate(x, name)
     function.__name__ = name
     function.__qualname__ = name
     function.__doc__ = f"{name}(x): for a Value, the node x.{name}(); for a number, the number."
     return function
 
 
-def _float_sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+def _delegate(x, name: str):
+    """x.name() for a non-number that has it (a Symbol); else a TypeError."""
+    if isinstance(x, numbers.Number) or not callable(getattr(type(x), name, None)):
+        raise TypeError(f"{name}() takes a Value or a real number (int or float), "
+                        f"got {type(x).__name__}: {x!r}")
+    return getattr(x, name)()
 
 
 exp = _generic("exp", math.exp)
@@ -589,17 +1019,19 @@ sqrt = _generic("sqrt", math.sqrt)
 
 def step(x):
     """The slope of relu: 1.0 where x > 0, else 0.0 (a constant: its own slope is 0)."""
-    if type(x) is float or isinstance(x, numbers.Real):
+    if type(x) is float and x - x == 0.0:
         return 1.0 if x > 0.0 else 0.0
     if isinstance(x, Value):
-        return _constant(1.0 if x.data > 0.0 else 0.0)
-    return x.step()
+        return _leaf(step(x._data))
+    number = _real(x, "step")
+    return _delegate(x, "step") if number is None else step(number)
 
 
 def sign(x):
     """The slope of abs: -1.0, 0.0 or 1.0 (0.0 at 0, as PyTorch)."""
-    if type(x) is float or isinstance(x, numbers.Real):
+    if type(x) is float and x - x == 0.0:
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
     if isinstance(x, Value):
-        return _constant(sign(x.data))
-    return x.sign()
+        return _leaf(sign(x._data))
+    number = _real(x, "sign")
+    return _delegate(x, "sign") if number is None else sign(number)

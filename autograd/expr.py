@@ -443,6 +443,9 @@ class _Builder:
                          ast.Mult: lambda: left * right, ast.Div: lambda: left / right,
                          ast.Pow: lambda: left ** right}[type(node.op)]()
         except (ArithmeticError, ValueError) as error:    # UndefinedMathError, domain errors
+            result = getattr(error, "result", None)     # the engine refused an inf or nan
+            if result is not None:
+                raise UndefinedMathError(self._overflow(node, result)) from error
             raise UndefinedMathError(self._explain(node, operands, error)) from error
         if not math.isfinite(value.data):
             raise UndefinedMathError(self._overflow(node, value.data))

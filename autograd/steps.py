@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .engine import (
-    UndefinedMathError,
     Value,
     local_derivatives,
     start_backward,
@@ -80,9 +79,9 @@ class Pass:
             upstream = grads[node]                       # every contribution is in by now
             try:
                 locals_ = local_derivatives(node)
-            except ArithmeticError as error:             # sqrt at 0: an infinite slope
+            except (ArithmeticError, ValueError) as error:   # sqrt at 0: an infinite slope
                 self.failed = node
-                raise undefined_derivative(node) from error
+                raise undefined_derivative(node, error) from error
             formulas = local_formulas(node.local, [self.name(p) for p in node.parents],
                                       self.name(node))
             edges, changes = [], ([(root, 1.0)] if index == 0 else [])
@@ -91,6 +90,9 @@ class Pass:
                 before = grads.get(parent, 0.0)
                 contribution = local * upstream
                 grads[parent] = after = before + contribution   # the chain rule, one edge
+                if after - after != 0.0:                 # an inf or nan: values stay finite
+                    self.failed = node
+                    raise undefined_derivative(node, None, position, local)
                 edges.append(Edge(parent, local, contribution, before, after,
                                   None if formulas is None else formulas[position], first))
                 changes.append((parent, after))
@@ -139,9 +141,8 @@ def backward_steps(root: Value) -> Iterator[Step]:
             step = next(steps)
         except StopIteration:
             return
-        except UndefinedMathError:
-            if run.failed is not None:                # put every grad back as it was
-                undo_backward(order, leaves, run.failed)
+        except BaseException:                         # put every grad back as it was
+            undo_backward(order, leaves)
             raise
         for edge in step.edges:
             edge.parent.grad += edge.contribution     # parent.grad += local * node.grad

@@ -219,7 +219,14 @@ class _Trainer:
             bad = next(p for p in updated if not math.isfinite(p.grad))
             self._diverged(f"the gradient of {_name(bad)} became {bad.grad}")
         before = [p.data for p in updated]
-        optimizer.step()
+        try:
+            optimizer.step()
+        except UndefinedMathError as error:         # a Value refused an update to inf or nan
+            if error.node is None:
+                raise
+            for p, x in zip(updated, before):       # keep the parameters of the last good step
+                p.data = x
+            self._diverged(f"the update made {_name(error.node)} {error.result}")
         if not _finite([p.data for p in updated]):
             bad = next(p for p in updated if not math.isfinite(p.data))
             reason = f"the update made {_name(bad)} {bad.data}"

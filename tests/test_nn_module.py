@@ -310,7 +310,7 @@ def test_save_refuses_nan_weights_and_keeps_the_old_file(tmp_path):
     model = nn.MLP(2, [3, 1], seed=0)
     nn.save(model, path)
     before = path.read_bytes()
-    model.layers[1].neurons[0].b.data = math.nan
+    model.layers[1].neurons[0].b._data = math.nan     # Values refuse nan: force one (a guard)
     with pytest.raises(ValueError, match=r"'layers.1.neurons.0.b' is nan"):
         nn.save(model, path)
     assert path.read_bytes() == before

@@ -422,7 +422,7 @@ def test_accuracy_of_nan_outputs_is_an_error_not_a_class():
     def nan_second(x):
         score = Value(0.5)
         if x[0] >= 1:
-            score.data = float("nan")          # as a diverged model would give
+            score._data = float("nan")         # Values refuse nan: force one, as a guard test
         return [Value(1.0), score]
     with pytest.raises(ValueError, match=r"example 1: predicted_class: the scores \[1.0, nan\]"):
         nn.accuracy(nan_second, [[0.0], [1.0]], [0, 1])
@@ -432,7 +432,7 @@ def test_accuracy_of_nan_outputs_is_an_error_not_a_class():
     class NanModel(nn.Module):
         def forward(self, x):
             out = Value(x[0])
-            out.data = float("nan")            # as a diverged model would give
+            out._data = float("nan")           # Values refuse nan: force one, as a guard test
             return out
     with pytest.raises(ValueError, match="example 0: predicted_class: the score is nan"):
         nn.accuracy(NanModel(), [[1.0], [2.0]], [0, 1])
