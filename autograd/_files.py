@@ -10,7 +10,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["NotAFileError", "write_atomically", "write_files_atomically"]
+__all__ = ["NotAFileError", "write_atomically", "write_files_atomically", "check_folder"]
 
 _KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -95,14 +95,9 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
-                           stale: re.Pattern | None = None) -> Path:
-    """Write several files into `folder`, all or none: every file is written and flushed in a
-    temporary folder beside `folder`, and only then moved in (a new folder is renamed into
-    place in one step). `folder` is created if its parent exists, refused otherwise. Files
-    already there whose names match `stale` and are not in `files` are removed afterwards, so
-    the folder holds this set. A name there that is a folder, a device or read-only is refused
-    before anything is written; on any failure the temporary folder is removed."""
+def check_folder(folder: str | os.PathLike) -> Path:
+    """`folder` as a Path, if files can be written into it: it is a folder, or can be made as
+    one in a folder that exists. Refused otherwise, saying why."""
     if os.fspath(folder) == "":
         raise ValueError("no folder name given: pass the path of the folder to write")
     folder = Path(folder)
@@ -114,6 +109,19 @@ def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"cannot write into {folder}: it is a file, not a folder; "
                                  "give the name of a folder (ending in /)")
+    return folder
+
+
+def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
+                           stale: re.Pattern | None = None) -> Path:
+    """Write several files into `folder`, all or none: every file is written and flushed in a
+    temporary folder beside `folder`, and only then moved in (a new folder is renamed into
+    place in one step). `folder` is created if its parent exists, refused otherwise. Files
+    already there whose names match `stale` and are not in `files` are removed afterwards, so
+    the folder holds this set. A name there that is a folder, a device or read-only is refused
+    before anything is written; on any failure the temporary folder is removed."""
+    folder = check_folder(folder)
+    parent = folder.parent
     targets = {name: _target(folder / name) for name in files} if folder.is_dir() else {}
     try:
         temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
