@@ -137,7 +137,7 @@ class Picture:
             f'  graph [rankdir={rankdir}, fontname="{FONT}", bgcolor="white", nodesep=0.1, '
             f"ranksep=0.18, pad=0.05{limits}];",
             f'  node [fontname="{FONT}", fontsize=16, style="rounded,filled", '
-            'fillcolor="white", penwidth=1.2, margin="0.07,0.03"];',
+            'fillcolor="white", penwidth=1.2, margin="0.07,0.03", height=0];',
             f'  edge [fontname="{FONT}", fontsize=15, color="#555555", arrowsize=0.6];',
         ]
         for node, key in self.keys.items():

@@ -44,6 +44,14 @@ def squared_errors(n=5):
     return terms[0]
 
 
+def horner(n=9):
+    """A polynomial of degree 8 by Horner's rule: 26 nodes, 17 levels, x used on each."""
+    x, y = Value(0.7, "x"), Value(1.0, "c0")
+    for i in range(1, n):
+        y = y * x + Value(0.5 * i, f"c{i}")
+    return y
+
+
 def mlp_loss():
     from nn import MLP
     model = MLP(2, [2, 1], seed=0)
@@ -228,7 +236,7 @@ def ink_height(frame: str, node_key: str) -> int:
 
 
 @pytest.mark.parametrize("build, nodes", [(neuron_with_loss, 13), (squared_errors, 24),
-                                          (mlp_loss, 28)])
+                                          (horner, 26), (mlp_loss, 28)])
 def test_node_text_is_at_least_14_px_at_1920x1080(build, nodes):
     root = build()
     assert len(backward_pass(root).order) == nodes
