@@ -79,7 +79,7 @@ def test_a_pdf_has_a_page_per_slide_drawn_losslessly(tmp_path):
     a = Value(3.0, "a")
     root = a * a + a
     path = slides(root, tmp_path / "backprop.pdf", backend="dot", size=SMALL)
-    reader = pypdf.PdfReader(path)
+    reader = pypdf.PdfReader(path, strict=True)
     assert len(reader.pages) == 4                          # forward, 2 steps, summary
     assert reader.metadata.title == "Backpropagation through L"
     expected = frames_png(frames_deck(root), SMALL, scale=2)
@@ -97,7 +97,7 @@ def test_the_default_pdf_page_is_a_16_by_9_slide_at_288_dpi(tmp_path):
     pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra")
     x = Value(2.0, "x")
     path = slides(x * x, tmp_path / "square.pdf", backend="dot")
-    reader = pypdf.PdfReader(path)
+    reader = pypdf.PdfReader(path, strict=True)
     page = reader.pages[0]
     assert [float(v) for v in page.mediabox] == [0, 0, 960, 540]       # 13.33 x 7.5 in
     assert page.images[0].image.size == (3840, 2160)                   # 288 dpi
@@ -297,7 +297,7 @@ def test_the_command_line_writes_each_kind(tmp_path, capsys):
                      "--backend", "dot"]) == 0
     out = capsys.readouterr().out
     assert "wrote 5 frames in" in out and "b.pdf" in out
-    assert len(pypdf.PdfReader(tmp_path / "b.pdf").pages) == 5
+    assert len(pypdf.PdfReader(tmp_path / "b.pdf", strict=True).pages) == 5
     assert Image.open(tmp_path / "b.gif").n_frames == 5
     assert len(list((tmp_path / "frames").glob("step-*.png"))) == 5
 
