@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["NotAFileError", "write_atomically"]
+__all__ = ["NotAFileError", "write_atomically", "write_files_atomically", "check_folder"]
 
 _KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -91,6 +93,67 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
         raise
     _sync_folder(folder)
     return path
+
+
+def check_folder(folder: str | os.PathLike) -> Path:
+    """`folder` as a Path, if files can be written into it: it is a folder, or can be made as
+    one in a folder that exists. Refused otherwise, saying why."""
+    if os.fspath(folder) == "":
+        raise ValueError("no folder name given: pass the path of the folder to write")
+    folder = Path(folder)
+    parent = folder.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise FileNotFoundError(f"cannot write into {folder}: the folder {parent} {what} "
+                                f"(create it first: mkdir -p {parent})")
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"cannot write into {folder}: it is a file, not a folder; "
+                                 "give the name of a folder (ending in /)")
+    return folder
+
+
+def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
+                           stale: re.Pattern | None = None) -> Path:
+    """Write several files into `folder`, all or none: every file is written and flushed in a
+    temporary folder beside `folder`, and only then moved in (a new folder is renamed into
+    place in one step). `folder` is created if its parent exists, refused otherwise. Files
+    already there whose names match `stale` and are not in `files` are removed afterwards, so
+    the folder holds this set. A name there that is a folder, a device or read-only is refused
+    before anything is written; on any failure the temporary folder is removed."""
+    folder = check_folder(folder)
+    parent = folder.parent
+    targets = {name: _target(folder / name) for name in files} if folder.is_dir() else {}
+    try:
+        temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+    except PermissionError:
+        raise PermissionError(f"cannot write into {folder}: no permission to create files in "
+                              f"{parent}") from None
+    try:
+        for name, data in files.items():
+            with open(temporary / name, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary / name, file_mode(targets.get(name, folder / name)))
+        if not targets and not folder.exists():
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o777 & ~umask)         # mkdtemp makes 0700
+            os.rename(temporary, folder)                # the whole folder in one step
+            _sync_folder(parent)
+            return folder
+        for name in files:
+            os.replace(temporary / name, targets.get(name, folder / name))
+        if stale is not None:
+            for old in folder.iterdir():
+                if stale.fullmatch(old.name) and old.name not in files and old.is_file():
+                    with contextlib.suppress(OSError):
+                        old.unlink()
+        _sync_folder(folder)
+        return folder
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -67,11 +67,26 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--format", default="text", choices=["text", "md", "latex", "html"],
                      help="text (default), md (Markdown), latex or html")
     command("code", "print the backward pass compiled to Python, and its result")
-    sub = command("slides", "write the backward pass as an HTML slideshow")
+    sub = command("slides", "write the backward pass as slides: an HTML slideshow, a PDF "
+                            "handout, an animated GIF or a folder of PNG frames")
     sub.add_argument("-o", "--output", default="backprop.html",
-                     help="the .html file to write, or - for standard output")
+                     help="what to write: backprop.html (a slideshow), backprop.pdf (a page per "
+                          "slide), backprop.gif (an animation), frames/ (ending in /: "
+                          "step-01.png, step-02.png, ...), or - (the HTML on standard output)")
+    sub.add_argument("--size", default="1920x1080", type=_size, metavar="WIDTHxHEIGHT",
+                     help="pixels of each picture for .gif and frames/ (default 1920x1080; "
+                          "a PDF page is 16:9 of this shape)")
     _rendering(sub)
     return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    """1920x1080 -> (1920, 1080)."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT in pixels, such as "
+                                         "1920x1080")
+    return int(parts[0]), int(parts[1])
 
 
 def _rendering(sub: argparse.ArgumentParser) -> None:
@@ -165,13 +180,22 @@ def run(arguments: argparse.Namespace) -> None:
                                       max_nodes=arguments.max_nodes).encode("utf-8"))
         else:
             path = slides(root, output, title=title, backend=arguments.backend,
-                          max_nodes=arguments.max_nodes)
-            print(f"wrote {path}")
+                          max_nodes=arguments.max_nodes, size=arguments.size)
+            if path.is_dir():
+                count = len(list(path.glob("step-*.png")))
+                print(f"wrote {count} frames in {path}{os.sep}")
+            else:
+                print(f"wrote {path}")
 
 
-def _output(arguments: argparse.Namespace) -> Path | None:
+SLIDES_FORMATS = (".html", ".htm", ".pdf", ".gif")
+
+
+def _output(arguments: argparse.Namespace) -> Path | str | None:
     """Where -o writes: None for standard output (-o -), else a path whose folder exists (a
-    missing folder is refused, not created). For draw, settles arguments.format."""
+    missing folder is refused, not created). For draw, settles arguments.format. For slides,
+    a name ending in / is a folder of frames (its parent must exist): returned as the text,
+    which keeps the /."""
     name = getattr(arguments, "output", None)
     if name is None:
         return None
@@ -179,6 +203,20 @@ def _output(arguments: argparse.Namespace) -> Path | None:
         if arguments.command == "draw":
             arguments.format = arguments.format or "svg"
         return None
+    if arguments.command == "slides" and name and (name.endswith(("/", os.sep))
+                                                   or Path(name).is_dir()):
+        parent = Path(name).parent
+        if not parent.is_dir():
+            what = "is not a folder" if parent.exists() else "does not exist"
+            raise CommandLineError(f"cannot write frames in {name}: the folder {parent} {what} "
+                                   f"(create it first: mkdir -p {parent})")
+        if Path(name).exists() and not Path(name).is_dir():
+            raise CommandLineError(f"cannot write frames in {name}: it is a file, not a folder")
+        return name
+    if arguments.command == "slides" and Path(name).suffix.lower() not in SLIDES_FORMATS:
+        raise CommandLineError(f"cannot tell what to write from {name!r}: end the name in .html "
+                               "(a slideshow), .pdf (a handout), .gif (an animation), or in / for "
+                               "a folder of PNG frames")
     if not name or name.endswith(("/", os.sep)):
         raise CommandLineError(f"-o {name!r} is not a file name: give one, such as "
                                f"{'neuron.svg' if arguments.command == 'draw' else 'backprop.html'}"
@@ -249,7 +287,7 @@ def _write_stdout(data: bytes) -> None:
 
 # Refused inputs: the message says what and why (exit 2).
 REFUSED = (ExpressionError, CommandLineError, UndefinedMathError, GraphTooLargeError,
-           RenderError, ValueError, OSError)
+           RenderError, ValueError, OSError, ImportError)   # ImportError: says what to install
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,15 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._files import write_atomically
-from .draw import DEFAULT_MAX_NODES, FONT, HIGHLIGHT, GraphTooLargeError, _field, _quoted
+from ._files import check_folder, write_atomically
+from .draw import (
+    DEFAULT_MAX_NODES,
+    FONT,
+    HIGHLIGHT,
+    GraphTooLargeError,
+    label_text,
+    record_field,
+)
 from .engine import Value
 from .steps import Pass, Step, backward_pass, inline_svg
 from .text import made_text, value_text
@@ -130,7 +137,7 @@ class Picture:
             f'  graph [rankdir={rankdir}, fontname="{FONT}", bgcolor="white", nodesep=0.1, '
             f"ranksep=0.18, pad=0.05{limits}];",
             f'  node [fontname="{FONT}", fontsize=16, style="rounded,filled", '
-            'fillcolor="white", penwidth=1.2, margin="0.07,0.03"];',
+            'fillcolor="white", penwidth=1.2, margin="0.07,0.03", height=0];',
             f'  edge [fontname="{FONT}", fontsize=15, color="#555555", arrowsize=0.6];',
         ]
         for node, key in self.keys.items():
@@ -264,6 +271,17 @@ def _tree(svg: str) -> ET.Element:
     return tree
 
 
+def _quoted(text: str) -> str:
+    """A DOT string, quoted, whose label shows `text` as written (draw.label_text)."""
+    from graphviz.quoting import quote
+    return quote(label_text(text))
+
+
+def _field(text: str) -> str:
+    """One field of a record label written inside "...": draw.record_field, quotes escaped."""
+    return record_field(text).replace('"', '\\"')
+
+
 def _score(tree: ET.Element, screens: tuple[tuple[float, float, float], ...]) -> float:
     """How large node text comes out against body text on the worst of the screens."""
     width, height = (float(v) for v in tree.get("viewBox").split()[2:])
@@ -311,11 +329,13 @@ def _texts(run: Pass, title: str) -> list[tuple[str, str, str, Step | None]]:
 
 
 def deck(root: Value, title: str | None = None, backend: str = "auto",
-         max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto") -> list[Slide]:
+         max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto",
+         screens: tuple[tuple[float, float, float], ...] | None = None) -> list[Slide]:
     """The slides of the backward pass from `root`: the forward pass, one slide per step and a
     summary of every grad, each with its own SVG of the one layout (for pictures, handouts or
-    a stepper). The numbers are this pass's, computed on the side: no grad is changed."""
-    made = parts(root, title, backend, max_nodes, rankdir)
+    a stepper; `screens`: see Picture). The numbers are this pass's, computed on the side: no
+    grad is changed."""
+    made = parts(root, title, backend, max_nodes, rankdir, screens)
     return [Slide(kind, heading, text, made.picture.svg(made.frames, index), step)
             for index, (kind, heading, text, step) in enumerate(made.texts)]
 
@@ -500,28 +520,57 @@ def slides_html(root: Value, title: str | None = None, backend: str = "auto",
         f"<script>{_START % PLAYER}</script></body></html>\n")
 
 
+HTML = (".html", ".htm")
+PICTURES = {".pdf": "a PDF, a page per slide", ".gif": "an animated GIF"}
+
+
 def slides(root: Value, path: str | os.PathLike | None = None, title: str | None = None,
            backend: str = "auto", max_nodes: int = DEFAULT_MAX_NODES,
-           rankdir: str = "auto"):
+           rankdir: str = "auto", size: tuple[int, int] = (1920, 1080)):
     """The backward pass from `root` as slides: the forward pass, a slide per step (the graph
     in one layout with the step's node highlighted, the chain rule with its numbers), a
-    summary of every grad. No grad is changed.
+    summary of every grad. No grad is changed. What it makes depends on `path`:
 
-    With no path: a Stepper, shown in a notebook as buttons and arrow keys over the slides.
-    With a path ending in .html: a self-contained slideshow (buttons, arrow keys, a counter;
-    the graph scales to fill the screen; no network, no other files); returns the path."""
+      None            a Stepper, shown in a notebook (buttons, arrow keys)
+      "x.html"        a self-contained slideshow: buttons, arrow keys, a counter; the graph
+                      scales to fill the screen; no network, no other files
+      "x.pdf"         a handout to print: a page per slide (16:9, crisp at 288 dpi)
+      "frames/"       (ending in a separator, or a folder that exists) step-01.png,
+                      step-02.png, ... of `size` pixels; the folder is created if its parent
+                      exists; all frames or none
+      "x.gif"         an animated GIF of `size` pixels: a frame per slide, a pause on each
+
+    Pictures (PDF, PNG, GIF) need Pillow: pip install 'chainrule[handouts]'. Any other
+    suffix is refused. Files are written in one step: a failure leaves nothing half-written.
+    Returns the path written (or the Stepper)."""
     if path is None:
         from .stepper import stepper
         return stepper(root, title=title, backend=backend, max_nodes=max_nodes,
                        rankdir=rankdir)
     name = os.fspath(path)
+    folder = name.endswith(("/", os.sep)) or Path(name).is_dir()
     suffix = Path(name).suffix.lower()
-    if suffix not in (".html", ".htm"):
-        raise ValueError(f"slides: cannot tell what to write from {Path(name).name!r}: end "
-                         "the name in .html (a slideshow), or give no path for a stepper in "
-                         "the notebook")
+    if not folder and suffix not in HTML and suffix not in PICTURES:
+        raise ValueError(
+            f"slides: cannot tell what to write from {Path(name).name!r}: end the name in "
+            ".html (a slideshow), .pdf (a handout, a page per slide), .gif (an animation), or "
+            "in / for a folder of PNG frames; or give no path for a stepper in the notebook")
     path = Path(name)
-    document = slides_html(root, title=title, backend=backend, max_nodes=max_nodes,
-                           rankdir=rankdir)
-    write_atomically(path, document.encode("utf-8"))
-    return path
+    if not folder and suffix in HTML:
+        document = slides_html(root, title=title, backend=backend, max_nodes=max_nodes,
+                               rankdir=rankdir)
+        write_atomically(path, document.encode("utf-8"))
+        return path
+    from . import handouts
+    size = handouts.check_size(size)                     # before any work: what is wrong
+    handouts.check_pillow()
+    if folder:
+        check_folder(path)
+    width, height = handouts.graph_box(size)
+    shown = deck(root, title=title, backend=backend, max_nodes=max_nodes, rankdir=rankdir,
+                 screens=((width, height, 16.0),))
+    if folder:
+        return handouts.write_frames(path, shown, size)
+    if suffix == ".gif":
+        return handouts.write_gif(path, shown, size)
+    return handouts.write_pdf(path, shown, size, title=shown[0].title.rsplit(":", 1)[0])
