@@ -439,3 +439,14 @@ def test_cli_code_refuses_undefined_math_without_a_traceback(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("chainrule: error: backward through sqrt")
+
+
+def test_expr_build_on_given_values_is_what_code_compiles():
+    from autograd.expr import build
+    x, w = Value(2.0, "x"), Value(-3.0, "w")
+    root, leaves = build("tanh(x*w + 1)", {"x": x, "w": w, "unused": 5.0})
+    assert leaves == {"x": x, "w": w} and leaves["x"] is x
+    root.backward()
+    assert math.isclose(x.grad, (1 - math.tanh(-5.0) ** 2) * -3.0, rel_tol=1e-12)
+    fn = compile_graph(lambda x, w: build("tanh(x*w + 1)", {"x": x, "w": w})[0], 2.0, -3.0)
+    assert_same(fn(0.5, 1.5), engine_result(lambda x, w: (x * w + 1).tanh(), [0.5, 1.5]))
