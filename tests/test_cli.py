@@ -147,7 +147,7 @@ def test_refused_expressions_exit_2_with_one_line_naming_what(capsys, tmp_path, 
                                   "respect to x is infinite at x = 0.0"),
     (["steps", "x +", "x=1"], "not a valid expression"),
     (["draw", "x", "x=1", "-o", "out.jpg"], "end the name in .svg, .png or .dot"),
-    (["draw", "x*x*x*x", "x=1", "-o", "big.svg", "--max-nodes", "3"], "max_nodes"),
+    (["draw", "x*x*x*x", "x=1", "-o", "big.svg", "--max-nodes", "3"], "--max-nodes 3"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path, monkeypatch, argv, named):
     monkeypatch.chdir(tmp_path)
@@ -542,3 +542,32 @@ def test_thousands_of_generated_expressions_end_in_a_result_or_one_line(capsys):
 def test_many_more_generated_expressions(capsys):
     for seed in range(2):
         run_generated(capsys, 10_000, seed=seed)
+
+
+def test_a_render_warning_is_one_chainrule_line(capsys, tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "dot"                   # a dot that fails: wasm stands in
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\ncat > /dev/null\necho 'Error: broken' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    status, out, err = run_cli(capsys, "draw", *NEURON, "-o", str(tmp_path / "g.svg"))
+    assert status == 0 and out.startswith("wrote") and (tmp_path / "g.svg").exists()
+    assert err.count("\n") == 1 and err.startswith("chainrule: warning: render: system Graphviz")
+    assert ".py" not in err and "RenderWarning" not in err
+
+
+def test_timeout_bounds_each_render_and_fixes_are_named_as_options(capsys, tmp_path):
+    from autograd import render
+    many = "+".join(f"tanh(x*{k})" for k in range(1, 60))
+    err = refused(capsys, "draw", many, "x=1", "-o", str(tmp_path / "g.svg"), "--backend",
+                  "wasm", "--timeout", "0.001")
+    assert "took longer than 0.001 s" in err and "(--timeout SECONDS)" in err
+    assert render.TIME_LIMIT == 30.0                  # the limit is the command's own
+    for bad in ("0", "-1", "nan", "inf", "soon"):
+        assert "positive number of seconds" in refused(
+            capsys, "slides", "x*2", "x=1", "-o", str(tmp_path / "s.html"), "--timeout", bad)
+    status, out, _ = run_cli(capsys, "slides", "x*2", "x=1", "-o", str(tmp_path / "s.html"),
+                             "--timeout", "60")
+    assert status == 0 and (tmp_path / "s.html").exists()
+    err = refused(capsys, "draw", many, "x=1", "-o", str(tmp_path / "g.svg"), "--max-nodes", "9")
+    assert "more than --max-nodes 9" in err and "--max-nodes 236" in err and "max_nodes=" not in err
