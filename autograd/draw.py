@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .engine import Value, local_derivatives, topological_order
 from .text import node_names, value_text
+from .text import visible as _visible
 
 if TYPE_CHECKING:
     from .picture import Graph
@@ -50,17 +51,6 @@ ORDERING_BUDGET = 6_000
 
 class GraphTooLargeError(ValueError):
     """The graph has more nodes than draw() was allowed to lay out."""
-
-
-# Characters a label cannot show as themselves: control characters (newline aside: it breaks
-# the line), lone surrogates (not encodable) and the two non-characters XML forbids.
-_HIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def _visible(text: str) -> str:
-    """Invisible or unencodable characters written as escapes: \\x07, \\ud800."""
-    return _HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
-                       else f"\\u{ord(m[0]):04x}", text)
 
 
 def label_text(text: str) -> str:
@@ -207,7 +197,7 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
                              "arrowsize": "0.7"})
 
     def fields(node: Value) -> list[str]:
-        shown = [names.get(id(node), node.label), f"data {value_text(node.data)}"]
+        shown = [node.label or names.get(id(node), ""), f"data {value_text(node.data)}"]
         if show_grad:
             if grads is None:
                 shown.append(f"grad {value_text(node.grad)}")

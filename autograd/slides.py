@@ -24,7 +24,7 @@ from .draw import (
 )
 from .engine import Value
 from .steps import Pass, Step, backward_pass, inline_svg
-from .text import made_text, value_text
+from .text import made_text, value_text, visible
 
 __all__ = ["slides", "slides_html", "deck", "parts", "Slide", "Frame", "Picture", "Parts"]
 
@@ -483,7 +483,7 @@ def parts(root: Value, title: str | None = None, backend: str = "auto",
     run = backward_pass(root)
     picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes,
                       screens=screens)
-    title = title or f"Backpropagation through {run.name(root)}"
+    title = visible(title) if title else f"Backpropagation through {run.name(root)}"
     return Parts(picture, picture.frames(), _texts(run, title), title)
 
 

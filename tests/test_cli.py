@@ -61,7 +61,7 @@ def test_steps_prints_every_step_and_the_grads_of_backward(capsys):
 
 @pytest.mark.parametrize("fmt, start", [("text", "node  op"), ("md", "| node | op |"),
                                         ("latex", r"\begin{tabular}"),
-                                        ("html", '<table class="chainrule-ledger">')])
+                                        ("html", '<table class="chainrule-ledger ')])
 def test_ledger_in_each_format(capsys, fmt, start):
     status, out, _ = run_cli(capsys, "ledger", "x**2 + log(x)", "x=3", "--format", fmt)
     assert status == 0 and out.startswith(start)
