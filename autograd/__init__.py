@@ -28,6 +28,7 @@ from .engine import (
     topological_order,
 )
 from .formula import Symbol
+from .functional import grad, gradients, hessian, hvp
 from .render import RenderError, RenderWarning, available_backends
 from .slides import slides
 from .stepper import Stepper, stepper
@@ -36,7 +37,7 @@ from .steps import Edge, Ledger, Pass, Step, backward_pass, backward_steps, ledg
 __all__ = [
     "Value", "UndefinedMathError", "StaleGraphError", "no_grad", "enable_grad",
     "is_grad_enabled", "define_op",
-    "topological_order", "local_derivatives",
+    "topological_order", "local_derivatives", "grad", "gradients", "hessian", "hvp",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
     "gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS",
     "backward_steps", "backward_pass", "Pass", "Step", "Edge", "ledger", "Ledger", "Symbol",

@@ -138,10 +138,13 @@ def deep_copy(root: Value, memo: dict) -> Value:
     """copy.deepcopy(root): every node of its graph copied, parents first (shared nodes stay
     shared, and so do nodes already copied in this deepcopy, through `memo`)."""
     keep = memo.setdefault(id(memo), [])
+    graded = []                                # nodes whose grad is a Value (create_graph)
     for node in _order(root, lambda node: id(node) in memo):
         if id(node) in memo:                   # copied meanwhile, through a user attribute
             continue
         twin = _twin(node)
+        if isinstance(node.grad, Value):
+            graded.append((node, twin))
         memo[id(node)] = twin
         keep.append(node)                      # as copy.deepcopy does: ids stay unique
         twin._a = None if node._a is None else memo[id(node._a)]
@@ -149,4 +152,6 @@ def deep_copy(root: Value, memo: dict) -> Value:
         attributes = _attributes(node)
         if attributes:
             twin.__dict__.update(copy.deepcopy(attributes, memo))
+    for node, twin in graded:                  # a grad's graph, copied once its nodes are in
+        twin.grad = copy.deepcopy(node.grad, memo)
     return memo[id(root)]

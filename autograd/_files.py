@@ -10,7 +10,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["NotAFileError", "write_atomically", "write_files_atomically"]
+__all__ = ["NotAFileError", "write_atomically", "write_files_atomically", "check_folder"]
 
 _KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -50,7 +50,25 @@ def _target(path: Path) -> Path:
         if not found.st_mode & 0o222 or not os.access(path, os.W_OK):
             raise PermissionError(f"refusing to replace {path}: it is read-only (make it "
                                   f"writable first, or write another file)")
+        if _is_standard_output(found):
+            raise NotAFileError(f"refusing to write {path}: it is this program's standard "
+                                "output (or error), a file that replacing would cut short; "
+                                "on the command line write to standard output with -o -, "
+                                "or give the name of another file")
     return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _is_standard_output(found: os.stat_result) -> bool:
+    """Is this file where standard output or error goes (/dev/stdout, /proc/self/fd/1, or
+    the very file the shell redirected them to)?"""
+    for descriptor in (1, 2):
+        try:
+            stream = os.fstat(descriptor)
+        except OSError:
+            continue
+        if (stream.st_dev, stream.st_ino) == (found.st_dev, found.st_ino):
+            return True
+    return False
 
 
 def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
@@ -66,12 +84,15 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     target = _target(path)
     folder = target.parent
+    if target is not path and not folder.is_dir():      # a link to a file in no folder
+        raise FileNotFoundError(f"cannot write {path}: it is a link to {target}, whose folder "
+                                "does not exist")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise NotADirectoryError(f"cannot write {path}: {folder} is not a folder") from None
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+    try:                       # the name cut short: a long name plus suffixes passes 255 bytes
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".tmp",
                                              dir=folder)
     except PermissionError:
         raise PermissionError(f"cannot write {path}: no permission to create files in "
@@ -95,14 +116,9 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
-                           stale: re.Pattern | None = None) -> Path:
-    """Write several files into `folder`, all or none: every file is written and flushed in a
-    temporary folder beside `folder`, and only then moved in (a new folder is renamed into
-    place in one step). `folder` is created if its parent exists, refused otherwise. Files
-    already there whose names match `stale` and are not in `files` are removed afterwards, so
-    the folder holds this set. A name there that is a folder, a device or read-only is refused
-    before anything is written; on any failure the temporary folder is removed."""
+def check_folder(folder: str | os.PathLike) -> Path:
+    """`folder` as a Path, if files can be written into it: it is a folder, or can be made as
+    one in a folder that exists. Refused otherwise, saying why."""
     if os.fspath(folder) == "":
         raise ValueError("no folder name given: pass the path of the folder to write")
     folder = Path(folder)
@@ -114,9 +130,23 @@ def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"cannot write into {folder}: it is a file, not a folder; "
                                  "give the name of a folder (ending in /)")
+    return folder
+
+
+def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
+                           stale: re.Pattern | None = None) -> Path:
+    """Write several files into `folder`, all or none: every file is written and flushed in a
+    temporary folder beside `folder`, and only then moved in (a new folder is renamed into
+    place in one step). `folder` is created if its parent exists, refused otherwise. Files
+    already there whose names match `stale` and are not in `files` are removed afterwards, so
+    the folder holds this set. A name there that is a folder, a device or read-only is refused
+    before anything is written; on any failure the temporary folder is removed."""
+    folder = check_folder(folder)
+    parent = folder.parent
     targets = {name: _target(folder / name) for name in files} if folder.is_dir() else {}
     try:
-        temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+        temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name[:64]}.", suffix=".tmp",
+                                             dir=parent))
     except PermissionError:
         raise PermissionError(f"cannot write into {folder}: no permission to create files in "
                               f"{parent}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from .engine import Value, local_derivatives, no_grad
+from .engine import Value, local_derivatives, no_grad, sign, step
 
 __all__ = ["gradcheck", "GradcheckError", "check_op", "check_ops", "OpCheckError", "BUILTIN_OPS"]
 
@@ -124,6 +124,8 @@ BUILTIN_OPS: dict[str, tuple[Callable[..., Value], list[tuple[float, ...]]]] = {
     "cos": (lambda a: a.cos(), [(0.5,), (-2.0,)]),
     "sqrt": (lambda a: a.sqrt(), [(0.5,), (3.0,)]),
     "abs": (lambda a: abs(a), [(0.5,), (-2.0,)]),
+    "step": (lambda a: step(a), [(0.5,), (-2.0,)]),      # in graphs of derivatives (relu')
+    "sign": (lambda a: sign(a), [(0.5,), (-2.0,)]),      # (abs')
 }
 
 

@@ -234,12 +234,17 @@ def _forward_code(op: str, operands: list[str], exponent: float | None,
         return f"-{x}" if not x.startswith("-") else f"-({x})"
     if op == "relu":
         return f"{x} if {x} > 0.0 else 0.0"
+    if op == "step":                     # nodes in the graph of a derivative (relu's slope)
+        return f"1.0 if {x} > 0.0 else 0.0"
+    if op == "sign":                     # (abs's slope)
+        return f"1.0 if {x} > 0.0 else -1.0 if {x} < 0.0 else 0.0"
     if op in _FUNCTIONS or op == "abs":
         return f"{op}({x})"
     raise CompileError(f"compile() does not know the forward of op {op!r}")
 
 
-_SATURATING = {"tanh", "sigmoid", "relu", "exp"}    # map +-inf (or nan) to a finite number
+# map +-inf (or nan) to a finite number
+_SATURATING = {"tanh", "sigmoid", "relu", "exp", "step", "sign"}
 
 
 def _checked_operands(node: Value, op_is_user: bool) -> tuple[int, ...]:
@@ -509,7 +514,8 @@ def _is_builtin(node: Value) -> bool:
 
 _BUILTIN_LOCALS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "neg": "neg", "exp": "exp",
                    "log": "log", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu",
-                   "sin": "sin", "cos": "cos", "sqrt": "sqrt", "abs": "abs"}
+                   "sin": "sin", "cos": "cos", "sqrt": "sqrt", "abs": "abs",
+                   "step": "step", "sign": "sign"}
 
 
 def _contribution_templates(local, shape: tuple) -> tuple | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import math
@@ -13,7 +14,7 @@ from collections.abc import Callable
 __all__ = [
     "Value", "Number", "UndefinedMathError", "StaleGraphError", "no_grad", "enable_grad",
     "is_grad_enabled",
-    "topological_order", "local_derivatives", "define_op",
+    "topological_order", "local_derivatives", "define_op", "gradients",
     "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "sqrt", "step", "sign",
 ]
 
@@ -403,9 +404,22 @@ class Value:
 
     __abs__ = abs
 
+    # step and sign, the slopes of relu and abs, are functions too (below). On floats they are
+    # numbers; on a Value (as when backward(create_graph=True) feeds relu's local derivative
+    # Values) a node, so that the derivative's graph still depends on x. Each is flat on
+    # either side of its jump: slope 0 (at the jump too, as PyTorch: relu'' = abs'' = 0).
+
+    @local_of("step")
+    def _step_local(x, out):
+        return 0.0,
+
+    @local_of("sign")
+    def _sign_local(x, out):
+        return 0.0,
+
     # -- backward ---------------------------------------------------------------------------
 
-    def backward(self, gradient: Number = 1.0) -> None:
+    def backward(self, gradient: Number = 1.0, *, create_graph: bool = False) -> None:
         """Fill in `grad` = d self / d node for every node of the graph (the chain rule).
 
         The root is seeded with `gradient` (1.0: d self/d self), as PyTorch's `gradient=`.
@@ -413,7 +427,14 @@ class Value:
         accumulate across calls, as in PyTorch: call `zero_grad()` between steps.
         If a number is not finite (an infinite slope, an overflow) or a local derivative
         raises, every grad is left exactly as before the call and the error names the node.
+
+        create_graph=True: every grad becomes a Value with a graph of its own (the same local
+        derivatives, evaluated on Values), so a grad can be differentiated again. Without it
+        grads are floats, and a grad that is a Value (left by such a pass) is read as its
+        number: it accumulates as a float.
         """
+        if create_graph:
+            return _backward_on_values(self, _seed(gradient))
         seed = _seed(gradient)
         order, saved = start_backward(self, seed)
         leaves = 0.0        # the leaves' grads, summed: a nan or inf anywhere reaches a leaf
@@ -437,8 +458,9 @@ class Value:
         except BaseException:                      # KeyboardInterrupt: undo, and stop
             undo_backward(order, saved)
             raise
-        if leaves - leaves != 0.0:                 # a nan or inf (or a sum that overflowed):
-            _checked_backward(order, saved, seed)  # again, edge by edge, raising at the first
+        if leaves - leaves != 0.0 or type(leaves) is not float:   # a nan or inf (or a sum
+            _checked_backward(order, saved, seed)  # that overflowed), or a local derivative
+            # that gave no float (complex, NumPy): again, edge by edge, raising at the first
 
     def _backward(self) -> None:
         """This node's step of the chain rule alone: parent.grad += local * self.grad for each
@@ -479,7 +501,13 @@ class Value:
         return other if other is NotImplemented else self._data >= other
 
     def __float__(self) -> float:
+        if _on_values and _values_pass.get():
+            raise _float_on_values(self)
         return self._data
+
+    def __format__(self, spec: str) -> str:
+        """f"{v:.3f}" formats the number (as a PyTorch 0-d tensor); f"{v}" is str(v)."""
+        return format(self._data, spec) if spec else str(self)
 
     def __int__(self) -> int:
         return int(self._data)
@@ -879,13 +907,14 @@ def _checked_backward(order: list[Value], saved: Saved, seed: float) -> None:
     at the first that is not finite (with every grad put back), or finish if none is (the
     quick pass's sum of grads only overflowed)."""
     undo_backward(order, saved)
+    grads_as_numbers(saved)
     root = order[-1]
     try:
         for node in order:
             if node._a is not None:
                 node.grad = 0.0
         before = root.grad
-        root.grad = before + seed
+        root.grad = _grad_number(root, before + seed)
         if root.grad - root.grad != 0.0:
             raise UndefinedMathError(
                 f"backward: the root's grad {before!r} + the seed {seed!r} is not a finite "
@@ -898,14 +927,28 @@ def _checked_backward(order: list[Value], saved: Saved, seed: float) -> None:
         raise
 
 
-def chain_rule_step(node: Value) -> list[tuple[Value, float, float, float, float]]:
+def grads_as_numbers(saved: Saved) -> None:
+    """A plain pass works on numbers: each grad that is a Value (left by a create_graph pass)
+    becomes its number."""
+    for node, _ in saved:
+        grad = node.grad
+        if isinstance(grad, Value):
+            node.grad = grad._data
+
+
+def chain_rule_step(node: Value, grads: dict | None = None,
+                    needed: set | None = None) -> list[tuple[Value, float, float, float, float]]:
     """One node's step of the chain rule, each number checked: for each parent,
     parent.grad += local * node.grad. Returns (parent, local, contribution, grad before,
-    grad after) per edge. On any error it changes nothing and names the node and edge."""
+    grad after) per edge. On any error it changes nothing and names the node and edge.
+    With `grads` (a dict by node) the step reads and writes that dict instead of the grads;
+    with `needed`, parents not in it are skipped."""
     parents = node.parents
     if not parents:
         return []
-    upstream = node.grad
+    upstream = node.grad if grads is None else grads.get(node, 0.0)
+    if type(upstream) is not float:
+        upstream = _grad_number(node, upstream)
     if upstream - upstream != 0.0:
         raise UndefinedMathError(f"backward through {node.op}{_at(node)}: its grad is "
                                  f"{upstream!r}, not a finite number; reset it (zero_grad())")
@@ -917,20 +960,58 @@ def chain_rule_step(node: Value) -> list[tuple[Value, float, float, float, float
         raise TypeError(f"backward through {node.op}: its local derivative gave "
                         f"{len(locals_)} numbers for {len(parents)} operands")
     edges = []
-    grads = {}                                     # a + a: the second edge adds to the first
+    pending = {}                                   # a + a: the second edge adds to the first
     for position, (parent, local) in enumerate(zip(parents, locals_)):
+        if needed is not None and parent not in needed:
+            continue
+        if type(local) is not float:               # an int, a NumPy number, a complex ...
+            local = _local_number(node, position, local)
         if local - local != 0.0:
             raise undefined_derivative(node, None, position, local)
         contribution = local * upstream
-        before = grads.get(id(parent), parent.grad)
+        before = pending.get(id(parent), parent.grad if grads is None
+                             else grads.get(parent, 0.0))
         after = before + contribution
+        if type(after) is not float:               # a grad set to an int (or a complex) before
+            after = _grad_number(parent, after)
         if after - after != 0.0:
             raise _overflow(node, position, local, upstream, before)
-        grads[id(parent)] = after
+        pending[id(parent)] = after
         edges.append((parent, local, contribution, before, after))
     for parent, _, _, _, after in edges:
-        parent.grad = after
+        if grads is None:
+            parent.grad = after
+        else:
+            grads[parent] = after
     return edges
+
+
+def _local_number(node: Value, position: int, local) -> float:
+    """A local derivative's number as a float (inf if beyond the float range); a TypeError
+    naming the node for anything that is not a real number (a complex, an array, a str)."""
+    if isinstance(local, (numbers.Real, bool)) or type(local).__name__ == "bool_":
+        try:
+            return float(local)
+        except OverflowError:
+            return math.inf
+    where = "" if node._b is None else f" for its {('first', 'second')[position]} operand"
+    raise TypeError(f"backward through {node.op}{_at(node)}: its local derivative gave "
+                    f"{type(local).__name__} {local!r}{where}, not a real number; return floats "
+                    "from a local derivative")
+
+
+def _grad_number(node: Value, grad) -> float:
+    """A grad as a float (one set by hand to an int or a NumPy number, or a Value's number);
+    a TypeError naming the node for a grad that is not a real number."""
+    if isinstance(grad, Value):
+        return grad._data
+    if isinstance(grad, numbers.Real):
+        try:
+            return float(grad)
+        except OverflowError:
+            return math.inf
+    raise TypeError(f"backward: the grad of {_name(node)} is {type(grad).__name__} {grad!r}, "
+                    "not a real number; reset it (zero_grad()) before backward()")
 
 
 def undefined_derivative(node: Value, error: BaseException | None = None,
@@ -970,6 +1051,212 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     if not node.parents:
         return ()
     return node.local(*[parent._data for parent in node.parents], node._data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Derivatives of derivatives: the backward pass on Values (create_graph, autograd.grad)
+#
+# Fed the parents and the node themselves (Values, not their floats), an op's local derivative
+# builds a graph: tanh's (1 - out) * (1 + out) becomes nodes made from the tanh node `out`.
+# Times an upstream grad that is a Value too, d root / d node is then a Value with a graph of
+# its own, which backward() differentiates again (reverse over reverse). Its numbers are the
+# plain pass's, operation for operation. Constants stay floats while the pass runs (the seed,
+# +'s local 1.0): no node is made to multiply by 1 or add 0, so a derivative's graph holds only
+# what depends on the graph's Values.
+
+_on_values = 0                  # passes evaluating local derivatives on Values, in any thread
+_on_values_lock = threading.Lock()
+_values_pass: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "chainrule_values_pass", default=False)
+
+
+@contextlib.contextmanager
+def _locals_on_values():
+    """Inside: ops build their graph (even under no_grad, as PyTorch's create_graph), and
+    float() of a Value is an error in this thread (math.exp(x) in a local derivative would
+    make a constant of x: the derivative would silently lose its graph)."""
+    global _on_values
+    with _on_values_lock:
+        _on_values += 1
+    token = _values_pass.set(True)
+    try:
+        with enable_grad():
+            yield
+    finally:
+        _values_pass.reset(token)
+        with _on_values_lock:
+            _on_values -= 1
+
+
+def _float_on_values(node: Value) -> TypeError:
+    return TypeError(f"float() of a Value ({node._data!r}{_at(node)}) while local derivatives "
+                     "run on Values: math.exp(x), math.log(x), float(x) ... make a constant of x")
+
+
+class _StepFailed(Exception):
+    """The pass on Values could not take its step at `node` (the caller says why, precisely)."""
+
+    def __init__(self, node: Value, error: Exception) -> None:
+        super().__init__(node, error)
+        self.node, self.error = node, error
+
+
+def _times(local, upstream):
+    """local * upstream, each a Value or a float (a constant); None for a constant 0.
+    Multiplying by a constant 1 or -1 makes no node, or a negation: the same number."""
+    if type(local) is not Value:
+        if type(local) is not float:
+            number = _real(local, "a local derivative")
+            if number is None:
+                raise TypeError(f"a local derivative gave {type(local).__name__}: {local!r}, "
+                                "not a number or a Value")
+            local = number
+        elif local - local != 0.0:
+            raise UndefinedMathError(f"a local derivative is {local!r}")
+        if local == 0.0:
+            return None
+        if type(upstream) is not Value:
+            return _checked_number(local * upstream)
+        if local == 1.0:
+            return upstream
+        if local == -1.0:
+            return -upstream
+    elif type(upstream) is not Value:
+        if upstream == 0.0:
+            return None
+        if upstream == 1.0:
+            return local
+        if upstream == -1.0:
+            return -local
+    return local * upstream
+
+
+def _plus(before, contribution):
+    """before + contribution, each a Value or a float; no node for adding a constant 0."""
+    if type(before) is not Value:
+        if type(contribution) is not Value:
+            return _checked_number(before + contribution)
+        if before == 0.0:
+            return contribution
+    elif type(contribution) is not Value and contribution == 0.0:
+        return before
+    return before + contribution
+
+
+def _checked_number(x: float) -> float:
+    if x - x != 0.0:
+        raise UndefinedMathError(f"a product or sum of constants is {x!r}")
+    return x
+
+
+def _pass_on_values(order: list[Value], grads: dict, needed: set | None = None) -> None:
+    """The chain rule on Values, from the root (order[-1]) back: `grads` holds d root / d node
+    as far as known (the root's seed; leaves' grads to add to) and gets the rest, Values or
+    float constants. Only parents in `needed` (if given) are passed a contribution. Raises
+    _StepFailed at a node whose step failed; whatever it wrote to `grads` is then void."""
+    with _locals_on_values():
+        for node in reversed(order):
+            a, b = node._a, node._b
+            if a is None:
+                continue
+            upstream = grads.get(node)
+            if upstream is None:              # nothing reached it (or only constant zeros)
+                continue
+            parents = (a,) if b is None else (a, b)
+            try:
+                locals_ = node.local(*parents, node)   # on Values: builds the local's graph
+                if len(locals_) != len(parents):
+                    raise TypeError(f"its local derivative gave {len(locals_)} numbers for "
+                                    f"{len(parents)} operands")
+                for parent, local in zip(parents, locals_):
+                    if needed is not None and parent not in needed:
+                        continue
+                    contribution = _times(local, upstream)       # the chain rule, once per edge
+                    if contribution is not None:
+                        before = grads.get(parent)
+                        grads[parent] = contribution if before is None else \
+                            _plus(before, contribution)
+            except Exception as error:
+                raise _StepFailed(node, error) from error
+
+
+def _not_on_values(node: Value, error: Exception, who: str) -> TypeError:
+    return TypeError(
+        f"{who} through {node.op}{_at(node)}: its local derivative does not take Values "
+        f"({error}); write it with operators and autograd's functions (exp, log, tanh, sin, "
+        "step, sign, ...), not math's, so that its derivative can be differentiated again")
+
+
+def _backward_on_values(root: Value, seed: float) -> None:
+    """backward(create_graph=True): every grad of the graph becomes a Value (a constant is a
+    leaf); leaves' grads accumulate (old + new, a Value); all or nothing, as backward()."""
+    order, saved = start_backward(root, 0.0)    # checks the graph, zeroes interior grads
+    grads: dict = {}
+    for node, grad in saved:
+        if node._a is None:                     # a leaf's grad: the pass adds to it
+            grads[node] = grad if isinstance(grad, Value) else float(grad)
+    before = grads.get(root)
+    try:
+        grads[root] = seed if before is None else _plus(before, seed)
+        _pass_on_values(order, grads)
+        for node in order:
+            grad = grads.get(node, 0.0)
+            node.grad = grad if type(grad) is Value else _leaf(grad)
+    except _StepFailed as failed:
+        error = failed.error
+        if not isinstance(error, (ArithmeticError, ValueError)):
+            undo_backward(order, saved)
+            raise _not_on_values(failed.node, error, "backward(create_graph=True)") from error
+        _checked_backward(order, saved, seed)   # on floats, edge by edge: the precise error
+        undo_backward(order, saved)             # (went through: the error is on Values only)
+        raise undefined_derivative(failed.node, error) from error
+    except BaseException:                       # the root's seed, KeyboardInterrupt
+        undo_backward(order, saved)
+        raise
+
+
+def gradients(root: Value, inputs: list[Value], seed: Number = 1.0) -> list[Value]:
+    """d root / d input for each input, as Values with graphs of their own (a derivative that
+    does not depend on any Value is a constant leaf): torch.autograd.grad(root, inputs,
+    create_graph=True). Computed on the side: no grad of the graph is read or written. Only
+    the paths from the root into the inputs are followed."""
+    seed = _seed(seed)
+    for x in inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"gradients(): inputs must be Values, got {type(x).__name__}: {x!r}")
+    order = topological_order(root)
+    _check_graph(order)
+    needed = set(inputs)                     # the nodes computed from an input
+    for node in order:
+        if node._a in needed or node._b in needed:
+            needed.add(node)
+    grads: dict = {root: seed} if root in needed else {}
+    try:
+        _pass_on_values(order, grads, needed)
+    except _StepFailed as failed:
+        error = failed.error
+        if not isinstance(error, (ArithmeticError, ValueError)):
+            raise _not_on_values(failed.node, error, "autograd.grad") from error
+        replay = {root: seed}                # on floats, edge by edge: the precise error
+        for node in reversed(order):
+            if node._a is not None and node in needed and node in replay:
+                chain_rule_step(node, replay, needed)
+        raise undefined_derivative(failed.node, error) from error
+    result = []
+    for x in inputs:
+        grad = grads.get(x, 0.0)
+        result.append(grad if type(grad) is Value else _leaf(grad))
+    return result
+
+
+def _check_graph(order: list[Value]) -> None:
+    """StaleGraphError if a node's data was changed after a node was computed from it (as
+    start_backward checks, but writing nothing)."""
+    now = _now
+    written: dict[Value, _Tick] = {}
+    for node in order:
+        if node._tick is not now:
+            _check_made_after(node, node._tick, None, written)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1018,20 +1305,21 @@ sqrt = _generic("sqrt", math.sqrt)
 
 
 def step(x):
-    """The slope of relu: 1.0 where x > 0, else 0.0 (a constant: its own slope is 0)."""
+    """The slope of relu: 1.0 where x > 0, else 0.0. Of a Value, a node whose own slope is 0."""
     if type(x) is float and x - x == 0.0:
         return 1.0 if x > 0.0 else 0.0
     if isinstance(x, Value):
-        return _leaf(step(x._data))
+        return _result(step(x._data), Value._step_local, x)      # d step(x)/dx = 0
     number = _real(x, "step")
     return _delegate(x, "step") if number is None else step(number)
 
 
 def sign(x):
-    """The slope of abs: -1.0, 0.0 or 1.0 (0.0 at 0, as PyTorch)."""
+    """The slope of abs: -1.0, 0.0 or 1.0 (0.0 at 0, as PyTorch). Of a Value, a node whose own
+    slope is 0."""
     if type(x) is float and x - x == 0.0:
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
     if isinstance(x, Value):
-        return _leaf(sign(x._data))
+        return _result(sign(x._data), Value._sign_local, x)      # d sign(x)/dx = 0
     number = _real(x, "sign")
     return _delegate(x, "sign") if number is None else sign(number)

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._files import write_atomically
+from ._files import check_folder, write_atomically
 from .draw import (
     DEFAULT_MAX_NODES,
     FONT,
@@ -141,7 +141,7 @@ class Picture:
             f'  graph [rankdir={rankdir}, fontname="{FONT}", bgcolor="white", nodesep=0.1, '
             f"ranksep=0.18, pad=0.05{limits}];",
             f'  node [fontname="{FONT}", fontsize=16, style="rounded,filled", '
-            'fillcolor="white", penwidth=1.2, margin="0.07,0.03"];',
+            'fillcolor="white", penwidth=1.2, margin="0.07,0.03", height=0];',
             f'  edge [fontname="{FONT}", fontsize=15, color="#555555", arrowsize=0.6];',
         ]
         for node, key in self.keys.items():
@@ -571,8 +571,10 @@ def slides(root: Value, path: str | os.PathLike | None = None, title: str | None
         write_atomically(path, document.encode("utf-8"))
         return path
     from . import handouts
-    size = handouts.check_size(size)
-    handouts.check_pillow()                              # before any work: say what to install
+    size = handouts.check_size(size)                     # before any work: what is wrong
+    handouts.check_pillow()
+    if folder:
+        check_folder(path)
     width, height = handouts.graph_box(size)
     shown = deck(root, title=title, backend=backend, max_nodes=max_nodes, rankdir=rankdir,
                  screens=((width, height, 16.0),))

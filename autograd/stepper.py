@@ -3,17 +3,14 @@ JavaScript (no widgets library, no kernel), the same slides as slides() makes.""
 
 from __future__ import annotations
 
-import hashlib
 import html
-import itertools
+import secrets
 
 from .draw import DEFAULT_MAX_NODES
 from .engine import Value
 from .slides import PLAYER, Parts, frames_json, parts, text_lines
 
 __all__ = ["stepper", "Stepper"]
-
-_SHOWN = itertools.count(1)     # numbers each stepper shown: ids stay unique in one page
 
 # Every rule starts with the stepper's own id (#@ below): nothing leaks into the page.
 # Without scripts (a code host's preview) it is a list: the graph at the end of the pass, then
@@ -78,9 +75,9 @@ class Stepper:
     def html(self) -> str:
         """The stepper as a piece of HTML, with ids of its own (unique in any page)."""
         made = self._parts
-        digest = hashlib.sha256("\0".join(text for _, _, text, _ in made.texts)
-                                .encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        key = f"chainrule-stepper-{digest}-{next(_SHOWN)}"
+        # random, not counted: a cell re-run after a kernel restart must not take the id of an
+        # output another cell still shows
+        key = f"chainrule-stepper-{secrets.token_hex(8)}"
         prefix = key + "-"
         sections = "".join(
             f'<section class="cr-slide" data-part="slide" data-kind="{kind}">'

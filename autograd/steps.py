@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .engine import (
+    UndefinedMathError,
     Value,
-    local_derivatives,
+    chain_rule_step,
+    grads_as_numbers,
     start_backward,
     topological_order,
-    undefined_derivative,
     undo_backward,
 )
 from .formula import Symbol, local_formulas
@@ -78,22 +79,17 @@ class Pass:
             if not node.parents:
                 continue
             upstream = grads[node]                       # every contribution is in by now
-            try:
-                locals_ = local_derivatives(node)
-            except (ArithmeticError, ValueError) as error:   # sqrt at 0: an infinite slope
+            new = [p for p in node.parents if p not in grads]
+            try:                                         # the chain rule at this node, each
+                stepped = chain_rule_step(node, grads)   # number checked, as backward() does
+            except UndefinedMathError:                   # sqrt at 0: an infinite slope
                 self.failed = node
-                raise undefined_derivative(node, error) from error
+                raise
             formulas = local_formulas(node.local, [self.name(p) for p in node.parents],
                                       self.name(node))
             edges, changes = [], ([(root, 1.0)] if index == 0 else [])
-            for position, (parent, local) in enumerate(zip(node.parents, locals_)):
-                first = parent not in grads
-                before = grads.get(parent, 0.0)
-                contribution = local * upstream
-                grads[parent] = after = before + contribution   # the chain rule, one edge
-                if after - after != 0.0:                 # an inf or nan: values stay finite
-                    self.failed = node
-                    raise undefined_derivative(node, None, position, local)
+            for position, (parent, local, contribution, before, after) in enumerate(stepped):
+                first = parent in new and all(e.parent is not parent for e in edges)
                 edges.append(Edge(parent, local, contribution, before, after,
                                   None if formulas is None else formulas[position], first))
                 changes.append((parent, after))
@@ -135,6 +131,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
     backward() does, and yields a Step. Consumed fully, it leaves every grad as backward()
     does (interior grads from zero, leaves accumulate). A Step's numbers are this pass's own."""
     order, leaves = start_backward(root)             # interior grads zeroed, the root seeded
+    grads_as_numbers(leaves)                          # as backward(): a Value grad, its number
     run = Pass(root, order)
     steps = run.walk()
     while True:

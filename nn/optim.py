@@ -1,4 +1,7 @@
-"""Optimizers on floats (p.data, p.grad), step for step as torch.optim; clip_grad_norm."""
+"""Optimizers on floats (p.data, p.grad), step for step as torch.optim; clip_grad_norm.
+
+A grad that is a Value (after backward(create_graph=True)) is read as its number, float(grad),
+as torch.optim reads a grad that has a graph: an update builds no graph."""
 
 from __future__ import annotations
 
@@ -95,6 +98,8 @@ class SGD(Optimizer):
         buffers = self.buffers
         for i, p in enumerate(self.params):
             g = p.grad
+            if type(g) is not float:         # a Value (backward(create_graph=True)): its number
+                g = float(g)
             if decay != 0.0:
                 g = g + decay * p.data
             if momentum != 0.0:
@@ -138,6 +143,8 @@ class Adam(Optimizer):
         m, v = self.m, self.v
         for i, p in enumerate(self.params):
             g = p.grad
+            if type(g) is not float:         # a Value (backward(create_graph=True)): its number
+                g = float(g)
             if decay != 0.0:
                 g = g + decay * p.data
             m[i] = _lerp(m[i], g, w1)
@@ -186,6 +193,8 @@ class RMSProp(Optimizer):
         square_avg, grad_avg, buffers = self.square_avg, self.grad_avg, self.buffers
         for i, p in enumerate(self.params):
             g = p.grad
+            if type(g) is not float:         # a Value (backward(create_graph=True)): its number
+                g = float(g)
             if decay != 0.0:
                 g = g + decay * p.data
             s = square_avg[i] = square_avg[i] * alpha + w * g * g
@@ -228,6 +237,8 @@ class Adagrad(Optimizer):
         clr = self.lr / (1.0 + (self.steps - 1) * self.lr_decay)
         for i, p in enumerate(self.params):
             g = p.grad
+            if type(g) is not float:         # a Value (backward(create_graph=True)): its number
+                g = float(g)
             if decay != 0.0:
                 g = g + decay * p.data
             s = sums[i] = sums[i] + g * g
@@ -242,11 +253,13 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float,
                    norm_type: float = 2.0) -> float:
     """Scale the grads so that their norm is at most max_norm, as
     torch.nn.utils.clip_grad_norm_: coef = min(max_norm / (norm + 1e-6), 1).
-    Returns the norm before clipping."""
+    Returns the norm before clipping. The norm is of the grads' numbers; a grad that is a
+    Value (backward(create_graph=True)) is scaled as a Value (coef a constant) when clipped,
+    and left as it is when not."""
     params = list(params)
     max_norm = _check("max_norm", max_norm)
     norm_type = float(norm_type)
-    grads = [p.grad for p in params]
+    grads = [float(p.grad) for p in params]         # a Value grad: its number
     if not grads:
         return 0.0
     if norm_type == math.inf:
@@ -259,5 +272,6 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float,
         raise ValueError(f"clip_grad_norm: norm_type must be positive or inf, got {norm_type}")
     coef = min(max_norm / (total + 1e-6), 1.0)
     for p in params:
-        p.grad = p.grad * coef
+        if coef != 1.0 or not isinstance(p.grad, Value):
+            p.grad = p.grad * coef      # a Value grad stays a Value: scaled by the constant coef
     return total

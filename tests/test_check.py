@@ -53,7 +53,7 @@ def test_check_ops_covers_every_builtin_op():
     assert check_ops() == list(BUILTIN_OPS)
     made = {f(*(Value(x) for x in points[0])).op for f, points in BUILTIN_OPS.values()}
     assert made == {"+", "-", "*", "/", "neg", "**", "exp", "log", "tanh", "sigmoid", "relu",
-                    "sin", "cos", "sqrt", "abs"}
+                    "sin", "cos", "sqrt", "abs", "step", "sign"}
 
 
 @pytest.mark.parametrize("name", ["tanh", "mul", "pow_value", "sqrt"])

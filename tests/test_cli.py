@@ -289,6 +289,16 @@ def test_math_errors_use_the_students_own_names(capsys, argv, named):
     (["e**x", "x=1"], "for Euler's number write exp(x) instead of e**x"),
     (["sin(pi*x)", "x=1"], "give pi=3.141592653589793"),
     (["x=1", "x*2"], 'the expression comes first, then the values: chainrule steps "x*2" x=1'),
+    (["e^x", "x=1"], "for e to the power x write exp(x)"),
+    (["E^(2*x)", "x=1"], "write exp(2*x)"),
+    (["x^(y+1)", "x=1", "y=2"], "use ** for powers: x**(y+1)"),     # the grouping kept
+    (["x.exp()", "x=1"], "write exp(x)"),
+    (["(x+1).tanh()", "x=1"], "write tanh(x+1)"),
+    (["exp x", "x=1"], "call a function with parentheses: exp(x)"),
+    (["x²", "x=1"], "write **2 for ²"),
+    (["x×y", "x=1", "y=2"], "write * for ×"),
+    (["x−y", "x=1", "y=2"], "write - for −"),
+    (["√x", "x=1"], "write sqrt(x) for √"),
 ])
 def test_common_slips_get_a_teaching_message(capsys, argv, named):
     assert named in refused(capsys, "steps", *argv)
@@ -571,3 +581,37 @@ def test_timeout_bounds_each_render_and_fixes_are_named_as_options(capsys, tmp_p
     assert status == 0 and (tmp_path / "s.html").exists()
     err = refused(capsys, "draw", many, "x=1", "-o", str(tmp_path / "g.svg"), "--max-nodes", "9")
     assert "more than --max-nodes 9" in err and "--max-nodes 236" in err and "max_nodes=" not in err
+
+
+def test_a_link_to_standard_output_or_its_file_is_refused_not_replaced(tmp_path):
+    """With standard output redirected to a file, /dev/stdout (a link to that file) or the
+    file itself given to -o would be replaced by a rename, cutting short what was printed."""
+    log = tmp_path / "log.txt"
+    link = tmp_path / "out.svg"
+    link.symlink_to("/dev/stdout")
+    for target in (str(link), str(tmp_path / "log.svg")):
+        if target.endswith("log.svg"):
+            log = tmp_path / "log.svg"
+        with open(log, "wb") as out:
+            out.write(b"kept\n")
+            out.flush()
+            done = subprocess.run([sys.executable, "-m", "autograd", "draw", "x*2", "x=1", "-o",
+                                   target], stdout=out, stderr=subprocess.PIPE, check=False)
+        assert done.returncode == 2 and b"standard output" in done.stderr, done.stderr
+        assert done.stderr.count(b"\n") == 1 and log.read_bytes() == b"kept\n"
+
+
+def test_a_link_into_a_missing_folder_is_refused_not_created(capsys, tmp_path):
+    link = tmp_path / "g.svg"
+    link.symlink_to(tmp_path / "missing" / "g.svg")
+    err = refused(capsys, "draw", "x*2", "x=1", "-o", str(link))
+    assert "missing" in err and "does not exist" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.svg"]
+
+
+@pytest.mark.parametrize("command, suffix", [("draw", ".svg"), ("slides", ".html")])
+def test_the_longest_file_name_is_written(capsys, tmp_path, command, suffix):
+    name = "n" * (255 - len(suffix)) + suffix                  # the most a file system allows
+    status, out, err = run_cli(capsys, command, "x*2", "x=1", "-o", str(tmp_path / name))
+    assert status == 0 and err == "", err
+    assert [p.name for p in tmp_path.iterdir()] == [name]

@@ -150,6 +150,27 @@ def test_two_steppers_in_an_exported_notebook_step_apart(tmp_path, browser):
     assert state(browser, 0)["counter"] == "1 / 5" and state(browser, 1)["counter"] == "3 / 4"
 
 
+def test_the_stepper_stored_in_notebook_02_works_in_its_html_export(tmp_path, browser):
+    """The outputs a real kernel stored (notebooks/run.py --write), exported by nbconvert."""
+    from pathlib import Path
+
+    from nbconvert import HTMLExporter
+    from selenium.webdriver.common.by import By
+
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / \
+        "02_stepping_through_backprop.ipynb"
+    page, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    path = tmp_path / "02.html"
+    path.write_text(page, encoding="utf-8")
+    browser.get(path.as_uri())
+    (shown,) = browser.find_elements(By.CSS_SELECTOR, ".chainrule-stepper")
+    assert state(browser, 0)["counter"] == "1 / 5"
+    press(browser, "ARROW_RIGHT", shown)
+    press(browser, "ARROW_RIGHT")
+    now = state(browser, 0)
+    assert now["counter"] == "3 / 5" and now["text"][0].startswith("step 2/3 at n (+)")
+
+
 def test_a_stepper_styles_nothing_outside_itself(tmp_path, browser):
     browser.get(exported(tmp_path, [stepper(neuron(), backend="dot")]))
     rules = browser.execute_script("""
