@@ -50,7 +50,25 @@ def _target(path: Path) -> Path:
         if not found.st_mode & 0o222 or not os.access(path, os.W_OK):
             raise PermissionError(f"refusing to replace {path}: it is read-only (make it "
                                   f"writable first, or write another file)")
+        if _is_standard_output(found):
+            raise NotAFileError(f"refusing to write {path}: it is this program's standard "
+                                "output (or error), a file that replacing would cut short; "
+                                "on the command line write to standard output with -o -, "
+                                "or give the name of another file")
     return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _is_standard_output(found: os.stat_result) -> bool:
+    """Is this file where standard output or error goes (/dev/stdout, /proc/self/fd/1, or
+    the very file the shell redirected them to)?"""
+    for descriptor in (1, 2):
+        try:
+            stream = os.fstat(descriptor)
+        except OSError:
+            continue
+        if (stream.st_dev, stream.st_ino) == (found.st_dev, found.st_ino):
+            return True
+    return False
 
 
 def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
@@ -66,12 +84,15 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     target = _target(path)
     folder = target.parent
+    if target is not path and not folder.is_dir():      # a link to a file in no folder
+        raise FileNotFoundError(f"cannot write {path}: it is a link to {target}, whose folder "
+                                "does not exist")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise NotADirectoryError(f"cannot write {path}: {folder} is not a folder") from None
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+    try:                       # the name cut short: a long name plus suffixes passes 255 bytes
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".tmp",
                                              dir=folder)
     except PermissionError:
         raise PermissionError(f"cannot write {path}: no permission to create files in "
@@ -124,7 +145,8 @@ def write_files_atomically(folder: str | os.PathLike, files: dict[str, bytes],
     parent = folder.parent
     targets = {name: _target(folder / name) for name in files} if folder.is_dir() else {}
     try:
-        temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+        temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name[:64]}.", suffix=".tmp",
+                                             dir=parent))
     except PermissionError:
         raise PermissionError(f"cannot write into {folder}: no permission to create files in "
                               f"{parent}") from None

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import os
+import re
 import sys
+import warnings
 from pathlib import Path
 
 from .draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw
 from .engine import UndefinedMathError
 from .expr import FUNCTIONS, ExpressionError, build, parse_assignments
-from .render import RenderError
+from .render import TIME_LIMIT, RenderError
 from .steps import backward_pass, ledger
 from .text import made_text, value_text
 
@@ -95,6 +98,32 @@ def _rendering(sub: argparse.ArgumentParser) -> None:
                           "the first that works (auto)")
     sub.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
                      help=f"refuse larger graphs (default {DEFAULT_MAX_NODES})")
+    sub.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                     help=f"the time limit of each render (default {TIME_LIMIT:g})")
+
+
+def _seconds(text: str) -> float:
+    """--timeout 60 -> 60.0: a positive, finite number of seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return seconds
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Every render in the block gets `seconds` (None: the default), as render(timeout=)."""
+    from . import render
+    before = render.TIME_LIMIT
+    if seconds is not None:
+        render.TIME_LIMIT = seconds
+    try:
+        yield
+    finally:
+        render.TIME_LIMIT = before
 
 
 def _expression_not_an_option(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
@@ -300,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
                 arguments = parser.parse_args(_expression_not_an_option(parser, argv))
             except SystemExit as done:          # --help and friends
                 return done.code if isinstance(done.code, int) else 0
-            run(arguments)
+            with warnings.catch_warnings(), _time_limit(getattr(arguments, "timeout", None)):
+                warnings.showwarning = _show_warning    # one line, as the errors
+                run(arguments)
             if sys.stdout is not None:          # None when started with stdout closed (>&-)
                 sys.stdout.flush()
         except BrokenPipeError:                 # chainrule steps ... | head: not an error
@@ -312,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         except REFUSED as error:
             if _debug():
                 raise
-            message = _one_line(error)
+            message = _in_options(_one_line(error))
             if isinstance(error, UnicodeError):
                 message = f"text that is not valid UTF-8 ({message})"
             _say(f"chainrule: error: {message}")
@@ -332,6 +363,18 @@ def main(argv: list[str] | None = None) -> int:
                  "CHAINRULE_DEBUG=1 shows the traceback)")
             return 1
     return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning (a RenderWarning: one renderer stood in for another) as one line."""
+    _say(f"chainrule: warning: {_one_line(message)}")
+
+
+def _in_options(message: str) -> str:
+    """A fix written in Python (max_nodes=..., timeout=...) as the option that does it."""
+    message = re.sub(r"draw\(root, max_nodes=(\d+)\)|max_nodes=(\d+)",
+                     lambda m: f"--max-nodes {m[1] or m[2]}", message)
+    return message.replace("(timeout=...)", "(--timeout SECONDS)")
 
 
 def _one_line(error: BaseException) -> str:

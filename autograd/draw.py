@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .engine import Value, local_derivatives, topological_order
 from .text import node_names, value_text
+from .text import visible as _visible
 
 if TYPE_CHECKING:
     from .picture import Graph
@@ -36,26 +37,20 @@ HIGHLIGHT = "#ffe08a"
 #   past MAX_LAYOUT (values used all along a 300-value chain: 90,000 layout nodes, over a minute
 #     even without rounds, placing and routing the hidden nodes), the longest edges start from a
 #     copy of their value drawn next to its use (dashed, the same text), until the size fits.
+# Edge labels (edge_labels=True, a Step's picture) double every rank (each label is a node of
+# its own), and routing the edges around them grows steeply: a 60-term sum took 1.6 s, Horner's
+# x over 99 degrees 26 s in system dot. Past LABELLED_LAYOUT, labels become `xlabel`s, placed
+# beside their edges after a layout made as if there were none.
 FREE_LAYOUT = 1_000
 NO_ROUNDS = 5_000
 MAX_LAYOUT = 10_000
+LABELLED_LAYOUT = 2_000
 ROUNDS_BUDGET = 6.4e9          # rounds x size^2: ~0.3 s of dot placing nodes
 ORDERING_BUDGET = 6_000
 
 
 class GraphTooLargeError(ValueError):
     """The graph has more nodes than draw() was allowed to lay out."""
-
-
-# Characters a label cannot show as themselves: control characters (newline aside: it breaks
-# the line), lone surrogates (not encodable) and the two non-characters XML forbids.
-_HIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def _visible(text: str) -> str:
-    """Invisible or unencodable characters written as escapes: \\x07, \\ud800."""
-    return _HIDDEN.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
-                       else f"\\u{ord(m[0]):04x}", text)
 
 
 def label_text(text: str) -> str:
@@ -103,11 +98,14 @@ def _op_text(node: Value) -> str:
     return node.op
 
 
-def layout_plan(order: list[Value]) -> tuple[set[tuple[int, int]], int, int]:
+def layout_plan(order: list[Value], labelled: bool = False
+                ) -> tuple[set[tuple[int, int]], int, int]:
     """(edges to draw from a copy of their parent, keyed (id(node), parent position); nodes
     drawn; nodes dot will lay out, hidden ones included). Ranks as dot makes them: an op one
     rank after its latest parent, its value one after the op, a leaf just before its first use;
-    an edge from rank r to rank r + k crosses k - 1 ranks, each a hidden node."""
+    an edge from rank r to rank r + k crosses k - 1 ranks, each a hidden node. With any edge
+    label (`labelled`), dot doubles every rank, so that the label sits on a rank of its own:
+    the same edge crosses 2k - 1."""
     rank: dict[int, int] = {}
     first_use: dict[int, int] = {}
     for node in order:
@@ -125,20 +123,22 @@ def layout_plan(order: list[Value]) -> tuple[set[tuple[int, int]], int, int]:
         drawn += 2 if node.parents else 1
         for position, parent in enumerate(node.parents):
             edges.append((rank[id(node)] - 1 - rank[id(parent)], index, position))
-    size = drawn + sum(span - 1 for span, _, _ in edges)
+    factor = 2 if labelled else 1
+    size = drawn + sum(factor * span - 1 for span, _, _ in edges)
     copied = set()
-    if size > MAX_LAYOUT:                    # longest first: each copy saves span - 2 nodes
+    if size > MAX_LAYOUT:   # longest first: a copy, one rank before its use, saves the rest
         for span, index, position in sorted(edges, key=lambda e: (-e[0], e[1], e[2])):
-            if size <= MAX_LAYOUT or span <= 2:
+            saved = factor * (span - 1) - 1
+            if size <= MAX_LAYOUT or saved <= 0:
                 break
             copied.add((id(order[index]), position))
-            size -= span - 2
+            size -= saved
     return copied, drawn + len(copied), size
 
 
-def layout_size(order: list[Value]) -> tuple[int, int]:
-    """(nodes drawn, nodes dot will lay out) for draw(order[-1])."""
-    _, drawn, size = layout_plan(order)
+def layout_size(order: list[Value], labelled: bool = False) -> tuple[int, int]:
+    """(nodes drawn, nodes dot will lay out) for draw(order[-1]) (with edge labels: labelled)."""
+    _, drawn, size = layout_plan(order, labelled)
     return drawn, size
 
 
@@ -182,7 +182,11 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
     marked = {id(v) for v in ([] if highlight is None else
                                [highlight] if isinstance(highlight, Value) else highlight)}
     ids = {id(node): f"n{i}" for i, node in enumerate(order)}
-    copied, drawn, size = layout_plan(order)
+    labelled = edge_labels or bool(edge_text)
+    copied, drawn, size = layout_plan(order, labelled)
+    beside = labelled and size > LABELLED_LAYOUT     # labels beside the edges: xlabel
+    if beside:
+        copied, drawn, size = layout_plan(order)
 
     from .picture import Graph
     graph_attr = {"rankdir": rankdir, "fontname": FONT, "bgcolor": "white",
@@ -193,7 +197,7 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
                              "arrowsize": "0.7"})
 
     def fields(node: Value) -> list[str]:
-        shown = [names.get(id(node), node.label), f"data {value_text(node.data)}"]
+        shown = [node.label or names.get(id(node), ""), f"data {value_text(node.data)}"]
         if show_grad:
             if grads is None:
                 shown.append(f"grad {value_text(node.grad)}")
@@ -228,7 +232,11 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
                 graph.node(tail, label=_record(fields(parent)), shape="record",
                            style="filled,dashed",
                            fillcolor=HIGHLIGHT if id(parent) in marked else "white")
-            graph.edge(tail, f"{key}_op", label=None if label is None else label_text(label))
+            if label is None:
+                graph.edge(tail, f"{key}_op")
+            else:
+                graph.edge(tail, f"{key}_op", **{"xlabel" if beside else "label":
+                                                 label_text(label)})
     return graph
 
 

@@ -458,8 +458,9 @@ class Value:
         except BaseException:                      # KeyboardInterrupt: undo, and stop
             undo_backward(order, saved)
             raise
-        if leaves - leaves != 0.0:                 # a nan or inf (or a sum that overflowed):
-            _checked_backward(order, saved, seed)  # again, edge by edge, raising at the first
+        if leaves - leaves != 0.0 or type(leaves) is not float:   # a nan or inf (or a sum
+            _checked_backward(order, saved, seed)  # that overflowed), or a local derivative
+            # that gave no float (complex, NumPy): again, edge by edge, raising at the first
 
     def _backward(self) -> None:
         """This node's step of the chain rule alone: parent.grad += local * self.grad for each
@@ -913,7 +914,7 @@ def _checked_backward(order: list[Value], saved: Saved, seed: float) -> None:
             if node._a is not None:
                 node.grad = 0.0
         before = root.grad
-        root.grad = before + seed
+        root.grad = _grad_number(root, before + seed)
         if root.grad - root.grad != 0.0:
             raise UndefinedMathError(
                 f"backward: the root's grad {before!r} + the seed {seed!r} is not a finite "
@@ -946,6 +947,8 @@ def chain_rule_step(node: Value, grads: dict | None = None,
     if not parents:
         return []
     upstream = node.grad if grads is None else grads.get(node, 0.0)
+    if type(upstream) is not float:
+        upstream = _grad_number(node, upstream)
     if upstream - upstream != 0.0:
         raise UndefinedMathError(f"backward through {node.op}{_at(node)}: its grad is "
                                  f"{upstream!r}, not a finite number; reset it (zero_grad())")
@@ -961,12 +964,16 @@ def chain_rule_step(node: Value, grads: dict | None = None,
     for position, (parent, local) in enumerate(zip(parents, locals_)):
         if needed is not None and parent not in needed:
             continue
+        if type(local) is not float:               # an int, a NumPy number, a complex ...
+            local = _local_number(node, position, local)
         if local - local != 0.0:
             raise undefined_derivative(node, None, position, local)
         contribution = local * upstream
         before = pending.get(id(parent), parent.grad if grads is None
                              else grads.get(parent, 0.0))
         after = before + contribution
+        if type(after) is not float:               # a grad set to an int (or a complex) before
+            after = _grad_number(parent, after)
         if after - after != 0.0:
             raise _overflow(node, position, local, upstream, before)
         pending[id(parent)] = after
@@ -977,6 +984,34 @@ def chain_rule_step(node: Value, grads: dict | None = None,
         else:
             grads[parent] = after
     return edges
+
+
+def _local_number(node: Value, position: int, local) -> float:
+    """A local derivative's number as a float (inf if beyond the float range); a TypeError
+    naming the node for anything that is not a real number (a complex, an array, a str)."""
+    if isinstance(local, (numbers.Real, bool)) or type(local).__name__ == "bool_":
+        try:
+            return float(local)
+        except OverflowError:
+            return math.inf
+    where = "" if node._b is None else f" for its {('first', 'second')[position]} operand"
+    raise TypeError(f"backward through {node.op}{_at(node)}: its local derivative gave "
+                    f"{type(local).__name__} {local!r}{where}, not a real number; return floats "
+                    "from a local derivative")
+
+
+def _grad_number(node: Value, grad) -> float:
+    """A grad as a float (one set by hand to an int or a NumPy number, or a Value's number);
+    a TypeError naming the node for a grad that is not a real number."""
+    if isinstance(grad, Value):
+        return grad._data
+    if isinstance(grad, numbers.Real):
+        try:
+            return float(grad)
+        except OverflowError:
+            return math.inf
+    raise TypeError(f"backward: the grad of {_name(node)} is {type(grad).__name__} {grad!r}, "
+                    "not a real number; reset it (zero_grad()) before backward()")
 
 
 def undefined_derivative(node: Value, error: BaseException | None = None,

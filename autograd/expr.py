@@ -110,7 +110,18 @@ def _syntax_hint(text: str) -> str:
         return f"; write {number}*{name} for a product (Python needs the *)"
     if "|" in text:
         return "; write abs(x) for |x|"
+    called = re.search(rf"\b({'|'.join(FUNCTIONS)})\s+([\w.]+)", text)
+    if called:
+        return f"; call a function with parentheses: {called.group(1)}({called.group(2)})"
+    for symbol, written in _MATH_SYMBOLS.items():
+        if symbol in text:
+            return f"; write {written} for {symbol}"
     return ""
+
+
+# Characters pasted from a textbook, and how to type them here.
+_MATH_SYMBOLS = {"²": "**2", "³": "**3", "×": "*", "·": "*", "⋅": "*", "−": "-", "–": "-",
+                 "÷": "/", "√": "sqrt(x)", "∗": "*"}
 
 
 def _check(root: ast.expr, text: str) -> None:
@@ -169,11 +180,23 @@ def _binop_refusal(node: ast.BinOp, text: str) -> ExpressionError:
     name = type(node.op).__name__
     symbol = _SYMBOLS.get(type(node.op))
     if isinstance(node.op, ast.BitXor):
-        left, right = _shown(_segment(text, node.left), 20), _shown(_segment(text, node.right), 20)
+        left, right = (_shown(_grouped(text, part), 20) for part in (node.left, node.right))
+        if left in ("e", "E"):
+            return _refuse("the operator ^ (BitXor)",
+                           f"for e to the power {right} write "
+                           f"exp({_shown(_segment(text, node.right), 20)}), not {left}^{right} "
+                           "(in Python ^ is bitwise xor, and ** the power)")
         return _refuse("the operator ^ (BitXor)",
                        f"use ** for powers: {left}**{right}, not {left}^{right} "
                        "(in Python ^ is bitwise xor)")
     return _refuse(f"the operator {symbol} ({name})" if symbol else f"the operator {name}")
+
+
+def _grouped(text: str, node: ast.expr) -> str:
+    """The source of an operand, in parentheses if it is an operation (x^(y+1) -> (y+1)),
+    so that advice written around it keeps its meaning."""
+    piece = _segment(text, node)
+    return f"({piece})" if isinstance(node, (ast.BinOp, ast.UnaryOp)) else piece
 
 
 def _check_call(node: ast.Call, text: str) -> list[ast.expr]:
@@ -183,6 +206,11 @@ def _check_call(node: ast.Call, text: str) -> list[ast.expr]:
         raise _refuse(f"{func.value.id}.{func.attr}()",
                       f"write {func.attr}(...) without {func.value.id}.: the functions "
                       "are built in")
+    if isinstance(func, ast.Attribute) and func.attr in FUNCTIONS and not node.args:
+        inner = _shown(_grouped(text, func.value), 20)        # x.exp(): as a Value's method
+        raise _refuse(f"{inner}.{func.attr}()", f"write {func.attr}("
+                      f"{_shown(_segment(text, func.value), 20)}): the functions take the "
+                      "value in parentheses")
     if not isinstance(func, ast.Name):
         if isinstance(func, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call)):
             shown = _shown(_segment(text, func), 20)

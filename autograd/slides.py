@@ -17,13 +17,14 @@ from .draw import (
     DEFAULT_MAX_NODES,
     FONT,
     HIGHLIGHT,
+    LABELLED_LAYOUT,
     GraphTooLargeError,
     label_text,
     record_field,
 )
 from .engine import Value
 from .steps import Pass, Step, backward_pass, inline_svg
-from .text import made_text, value_text
+from .text import made_text, value_text, visible
 
 __all__ = ["slides", "slides_html", "deck", "parts", "Slide", "Frame", "Picture", "Parts"]
 
@@ -110,9 +111,12 @@ class Picture:
             chosen = forms["LR"] + forms["TB"] if size <= FREE_LAYOUT else forms["LR"]
         else:
             chosen = forms[rankdir] if size <= FREE_LAYOUT else forms[rankdir][:1]
+        beside = size > LABELLED_LAYOUT    # contributions as xlabels: a layout without labels
+        limits = _layout_limits(len(run.order),
+                                _layout_size(run.order, labelled=False) if beside else size)
         best = None
         for direction, form in chosen:
-            source = self._source(direction, widest, _layout_limits(len(run.order), size), form)
+            source = self._source(direction, widest, limits, form, beside)
             tree = _tree(dot_to_svg(source, backend=backend))
             score = _score(tree, screens or SCREENS)
             if best is None or score > best[0]:
@@ -130,7 +134,7 @@ class Picture:
         return "grad ?" if grad is None else f"grad {value_text(grad, DIGITS)}"
 
     def _source(self, rankdir: str, widest: dict[Value, str], limits: str = "",
-                form: str = "box") -> str:
+                form: str = "box", beside: bool = False) -> str:
         names = self.run.names
         lines = [
             "digraph slides {",
@@ -157,7 +161,7 @@ class Picture:
             label = value_text(self.contribution[(node, position)], DIGITS)
             parent = self.keys[node.parents[position]]
             lines.append(f'  {parent} -> {self.keys[node]} [id="{key}", '
-                         f"label={_quoted(label)}];")
+                         f"{'xlabel' if beside else 'label'}={_quoted(label)}];")
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -229,27 +233,32 @@ class Picture:
 # one of them) and places them all by network simplex, rounds until optimal: a value used far
 # down the graph (x + x + ... + x) makes thousands, and minutes of layout. Past FREE_LAYOUT,
 # the layout gets a budget of rounds, as draw() gives its own (see draw.py); past MAX_LAYOUT
-# (a 90-term x + x + ... + x is 8,100) slides are refused: their layout takes minutes.
+# (a 90-term x + x + ... + x is 8,100) slides are refused: their layout takes minutes. Routing
+# edges around their labels grows steeply too (two values reused along a 95-value sum: 15 s in
+# system dot, over 30 s in WebAssembly): past LABELLED_LAYOUT the contributions are xlabels,
+# placed beside their edges after a layout made without them (as draw() does).
 FREE_LAYOUT = 1_000
 MAX_LAYOUT = 10_000
 ROUNDS_BUDGET = 6.4e9          # rounds x size^2
 ORDERING_BUDGET = 6_000
 
 
-def _layout_size(order: list[Value]) -> int:
+def _layout_size(order: list[Value], labelled: bool = True) -> int:
     """How many nodes dot will lay out for the picture, hidden ones included: a value two
-    ranks after its latest parent (its label between), a leaf two before its first use."""
+    ranks after its latest parent (its label between), a leaf two before its first use (one,
+    without edge labels)."""
+    gap = 2 if labelled else 1
     rank: dict[Value, int] = {}
     first_use: dict[Value, int] = {}
     for node in order:
         if node.parents:
-            rank[node] = max(rank[parent] for parent in node.parents) + 2
+            rank[node] = max(rank[parent] for parent in node.parents) + gap
             for parent in node.parents:
                 if not parent.parents:
                     first_use[parent] = min(first_use.get(parent, rank[node]), rank[node])
         else:
             rank[node] = 0
-    rank.update((leaf, use - 2) for leaf, use in first_use.items())
+    rank.update((leaf, use - gap) for leaf, use in first_use.items())
     return len(order) + sum(rank[node] - rank[parent] - 1
                             for node in order for parent in node.parents)
 
@@ -474,7 +483,7 @@ def parts(root: Value, title: str | None = None, backend: str = "auto",
     run = backward_pass(root)
     picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes,
                       screens=screens)
-    title = title or f"Backpropagation through {run.name(root)}"
+    title = visible(title) if title else f"Backpropagation through {run.name(root)}"
     return Parts(picture, picture.frames(), _texts(run, title), title)
 
 

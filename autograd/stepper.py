@@ -84,7 +84,8 @@ class Stepper:
             f"<h4>{html.escape(heading)}</h4><pre>{html.escape(text)}</pre></section>"
             for kind, heading, text, _ in made.texts)
         return (
-            f'<div class="chainrule-stepper" id="{key}" tabindex="0" '
+            f'<div class="chainrule-stepper mathjax_ignore tex2jax_ignore" id="{key}" '
+            'tabindex="0" '
             f'data-lm-suppress-shortcuts="true" style="--lines: {text_lines(made.texts)}" '
             f'aria-label="{html.escape(self.title)}: click, then the arrow keys step">'
             f"<style>{_STYLE.replace('#@', '#' + key)}</style>"

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .engine import (
+    UndefinedMathError,
     Value,
+    chain_rule_step,
     grads_as_numbers,
-    local_derivatives,
     start_backward,
     topological_order,
-    undefined_derivative,
     undo_backward,
 )
 from .formula import Symbol, local_formulas
@@ -25,6 +25,7 @@ from .text import (
     latex_text,
     node_names,
     value_text,
+    visible,
 )
 
 __all__ = ["Edge", "Step", "Pass", "backward_pass", "backward_steps", "Ledger", "ledger",
@@ -78,22 +79,17 @@ class Pass:
             if not node.parents:
                 continue
             upstream = grads[node]                       # every contribution is in by now
-            try:
-                locals_ = local_derivatives(node)
-            except (ArithmeticError, ValueError) as error:   # sqrt at 0: an infinite slope
+            new = [p for p in node.parents if p not in grads]
+            try:                                         # the chain rule at this node, each
+                stepped = chain_rule_step(node, grads)   # number checked, as backward() does
+            except UndefinedMathError:                   # sqrt at 0: an infinite slope
                 self.failed = node
-                raise undefined_derivative(node, error) from error
+                raise
             formulas = local_formulas(node.local, [self.name(p) for p in node.parents],
                                       self.name(node))
             edges, changes = [], ([(root, 1.0)] if index == 0 else [])
-            for position, (parent, local) in enumerate(zip(node.parents, locals_)):
-                first = parent not in grads
-                before = grads.get(parent, 0.0)
-                contribution = local * upstream
-                grads[parent] = after = before + contribution   # the chain rule, one edge
-                if after - after != 0.0:                 # an inf or nan: values stay finite
-                    self.failed = node
-                    raise undefined_derivative(node, None, position, local)
+            for position, (parent, local, contribution, before, after) in enumerate(stepped):
+                first = parent in new and all(e.parent is not parent for e in edges)
                 edges.append(Edge(parent, local, contribution, before, after,
                                   None if formulas is None else formulas[position], first))
                 changes.append((parent, after))
@@ -179,7 +175,7 @@ class Step:
     def header(self) -> str:
         """step k/n at v (op)"""
         return (f"step {self.index + 1}/{self.total} at {self.name(self.node)} "
-                f"({self.node.op or 'leaf'})")
+                f"({visible(self.node.op, newline=False) or 'leaf'})")
 
     def lines(self) -> list[str]:
         """The step in plain text: the header, then one line per edge. A total derivative of
@@ -251,14 +247,19 @@ class Step:
                     names=self._run.names, **options)
 
     def _repr_html_(self) -> str:
-        head = (f'<div class="chainrule-step"><p><b>{html.escape(self.header)}</b></p>'
+        head = (f'<div class="chainrule-step"><p{NO_MATH}><b>{html.escape(self.header)}</b></p>'
                 f"<div>$${html.escape(self.latex)}$$</div>")
         try:                            # top to bottom: narrow, readable in a notebook
             svg = inline_svg(self.draw(rankdir="TB").svg())
         except Exception as error:      # no renderer: the text alone, and why
-            return (head + f"<pre>{html.escape(str(self))}</pre>"
-                    f"<p>(graph: {html.escape(str(error))})</p></div>")
-        return head + f"<div>{svg}</div></div>"
+            return (head + f"<pre{NO_MATH}>{html.escape(str(self))}</pre>"
+                    f"<p{NO_MATH}>(graph: {html.escape(str(error))})</p></div>")
+        return head + f"<div{NO_MATH}>{svg}</div></div>"
+
+
+# Jupyter typesets the math in HTML outputs ($...$, \(...\)) with MathJax: text that shows
+# labels as written is kept out of it (MathJax 3's class, and MathJax 2's).
+NO_MATH = ' class="mathjax_ignore tex2jax_ignore"'
 
 
 def _latex_factor(x: float) -> str:
@@ -335,8 +336,8 @@ class Ledger:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row))
                        + "</tr>" for row in self.rows)
-        return (f'<table class="chainrule-ledger"><thead><tr>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table>")
+        return (f'<table class="chainrule-ledger mathjax_ignore tex2jax_ignore"><thead><tr>'
+                f"{head}</tr></thead><tbody>{body}</tbody></table>")
 
     _repr_html_ = to_html
 
@@ -380,7 +381,7 @@ def ledger(root: Value) -> Ledger:
         locals_[step.node] = tuple((run.name(e.parent), e.local) for e in step.edges)
         for edge in step.edges:
             received.setdefault(edge.parent, []).append(edge.contribution)
-    rows = [Row(run.name(node), node.op, node.data, locals_.get(node, ()),
-                tuple(received.get(node, ())), run.grad(node))
+    rows = [Row(run.name(node), visible(node.op, newline=False), node.data,
+                locals_.get(node, ()), tuple(received.get(node, ())), run.grad(node))
             for node in reversed(run.order)]
     return Ledger(rows, run.name(root))

@@ -10,20 +10,21 @@ import re
 
 from .engine import Value, topological_order
 
-__all__ = ["node_names", "made_text", "value_text", "constant_text", "factor_text",
+__all__ = ["node_names", "visible", "made_text", "value_text", "constant_text", "factor_text",
            "latex_number", "latex_name", "latex_text"]
 
 
 def node_names(root: Value, order: list[Value] | None = None) -> dict[int, str]:
-    """A name for every node, by id: its label, or a stable generated one (v1, v2, ... in
-    forward order; the root, if unlabelled, is L). Same graph, same names."""
+    """A name for every node, by id: its label (on one line, every character printable:
+    visible(label, newline=False)), or a stable generated one (v1, v2, ... in forward order;
+    the root, if unlabelled, is L). Same graph, same names."""
     order = topological_order(root) if order is None else order
     taken = {node.label for node in order if node.label}
     names: dict[int, str] = {}
     counter = 0
     for node in order:
         if node.label:
-            names[id(node)] = node.label
+            names[id(node)] = visible(node.label, newline=False)
         elif node is root and "L" not in taken:
             names[id(node)] = "L"
         else:
@@ -32,6 +33,24 @@ def node_names(root: Value, order: list[Value] | None = None) -> dict[int, str]:
                 counter += 1
             names[id(node)] = f"v{counter}"
     return names
+
+
+# Characters a label cannot show as themselves: control characters (newline aside: in a
+# picture it breaks the line), the bidirectional overrides and isolates (they would reorder
+# the text around the label: "dL/dx = 5" could read otherwise), lone surrogates (not
+# encodable) and the two non-characters XML forbids. On one line: line breaks of every kind.
+_CONTROL = "\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff"
+_HIDDEN = re.compile(f"[{_CONTROL}]")
+_HIDDEN_OR_NEWLINE = re.compile(f"[{_CONTROL}\n\u2028\u2029]")
+
+
+def visible(text: str, newline: bool = True) -> str:
+    """Text with invisible or unencodable characters written as escapes (\\x07, \\ud800), so
+    that it prints, encodes and shows as written anywhere; newline=False escapes line breaks
+    too (\\n), for text that must stay on one line (names in tables and steps)."""
+    hidden = _HIDDEN if newline else _HIDDEN_OR_NEWLINE
+    return hidden.sub(lambda m: "\\n" if m[0] == "\n" else f"\\x{ord(m[0]):02x}"
+                      if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def made_text(node: Value, names: dict[int, str], values: bool = False) -> str:
@@ -48,11 +67,12 @@ def made_text(node: Value, names: dict[int, str], values: bool = False) -> str:
         return f"{parents[0]} ** {constant_text(exponent)}"
     if node.op == "neg":
         return f"-{parents[0]}"
-    if len(parents) == 2 and not node.op.isidentifier():
-        return f"{parents[0]} {node.op} {parents[1]}"
+    op = visible(node.op, newline=False)        # define_op takes any name
+    if len(parents) == 2 and not op.isidentifier():
+        return f"{parents[0]} {op} {parents[1]}"
     if values:                        # inside a call's own parentheses: tanh(-6.0)
         parents = [value_text(parent.data) for parent in node.parents]
-    return f"{node.op}({', '.join(parents)})"
+    return f"{op}({', '.join(parents)})"
 
 
 def value_text(x: float, digits: int = 6) -> str:

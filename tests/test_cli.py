@@ -61,7 +61,7 @@ def test_steps_prints_every_step_and_the_grads_of_backward(capsys):
 
 @pytest.mark.parametrize("fmt, start", [("text", "node  op"), ("md", "| node | op |"),
                                         ("latex", r"\begin{tabular}"),
-                                        ("html", '<table class="chainrule-ledger">')])
+                                        ("html", '<table class="chainrule-ledger ')])
 def test_ledger_in_each_format(capsys, fmt, start):
     status, out, _ = run_cli(capsys, "ledger", "x**2 + log(x)", "x=3", "--format", fmt)
     assert status == 0 and out.startswith(start)
@@ -147,7 +147,7 @@ def test_refused_expressions_exit_2_with_one_line_naming_what(capsys, tmp_path, 
                                   "respect to x is infinite at x = 0.0"),
     (["steps", "x +", "x=1"], "not a valid expression"),
     (["draw", "x", "x=1", "-o", "out.jpg"], "end the name in .svg, .png or .dot"),
-    (["draw", "x*x*x*x", "x=1", "-o", "big.svg", "--max-nodes", "3"], "max_nodes"),
+    (["draw", "x*x*x*x", "x=1", "-o", "big.svg", "--max-nodes", "3"], "--max-nodes 3"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path, monkeypatch, argv, named):
     monkeypatch.chdir(tmp_path)
@@ -289,6 +289,16 @@ def test_math_errors_use_the_students_own_names(capsys, argv, named):
     (["e**x", "x=1"], "for Euler's number write exp(x) instead of e**x"),
     (["sin(pi*x)", "x=1"], "give pi=3.141592653589793"),
     (["x=1", "x*2"], 'the expression comes first, then the values: chainrule steps "x*2" x=1'),
+    (["e^x", "x=1"], "for e to the power x write exp(x)"),
+    (["E^(2*x)", "x=1"], "write exp(2*x)"),
+    (["x^(y+1)", "x=1", "y=2"], "use ** for powers: x**(y+1)"),     # the grouping kept
+    (["x.exp()", "x=1"], "write exp(x)"),
+    (["(x+1).tanh()", "x=1"], "write tanh(x+1)"),
+    (["exp x", "x=1"], "call a function with parentheses: exp(x)"),
+    (["x²", "x=1"], "write **2 for ²"),
+    (["x×y", "x=1", "y=2"], "write * for ×"),
+    (["x−y", "x=1", "y=2"], "write - for −"),
+    (["√x", "x=1"], "write sqrt(x) for √"),
 ])
 def test_common_slips_get_a_teaching_message(capsys, argv, named):
     assert named in refused(capsys, "steps", *argv)
@@ -542,3 +552,66 @@ def test_thousands_of_generated_expressions_end_in_a_result_or_one_line(capsys):
 def test_many_more_generated_expressions(capsys):
     for seed in range(2):
         run_generated(capsys, 10_000, seed=seed)
+
+
+def test_a_render_warning_is_one_chainrule_line(capsys, tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "dot"                   # a dot that fails: wasm stands in
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\ncat > /dev/null\necho 'Error: broken' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    status, out, err = run_cli(capsys, "draw", *NEURON, "-o", str(tmp_path / "g.svg"))
+    assert status == 0 and out.startswith("wrote") and (tmp_path / "g.svg").exists()
+    assert err.count("\n") == 1 and err.startswith("chainrule: warning: render: system Graphviz")
+    assert ".py" not in err and "RenderWarning" not in err
+
+
+def test_timeout_bounds_each_render_and_fixes_are_named_as_options(capsys, tmp_path):
+    from autograd import render
+    many = "+".join(f"tanh(x*{k})" for k in range(1, 60))
+    err = refused(capsys, "draw", many, "x=1", "-o", str(tmp_path / "g.svg"), "--backend",
+                  "wasm", "--timeout", "0.001")
+    assert "took longer than 0.001 s" in err and "(--timeout SECONDS)" in err
+    assert render.TIME_LIMIT == 30.0                  # the limit is the command's own
+    for bad in ("0", "-1", "nan", "inf", "soon"):
+        assert "positive number of seconds" in refused(
+            capsys, "slides", "x*2", "x=1", "-o", str(tmp_path / "s.html"), "--timeout", bad)
+    status, out, _ = run_cli(capsys, "slides", "x*2", "x=1", "-o", str(tmp_path / "s.html"),
+                             "--timeout", "60")
+    assert status == 0 and (tmp_path / "s.html").exists()
+    err = refused(capsys, "draw", many, "x=1", "-o", str(tmp_path / "g.svg"), "--max-nodes", "9")
+    assert "more than --max-nodes 9" in err and "--max-nodes 236" in err and "max_nodes=" not in err
+
+
+def test_a_link_to_standard_output_or_its_file_is_refused_not_replaced(tmp_path):
+    """With standard output redirected to a file, /dev/stdout (a link to that file) or the
+    file itself given to -o would be replaced by a rename, cutting short what was printed."""
+    log = tmp_path / "log.txt"
+    link = tmp_path / "out.svg"
+    link.symlink_to("/dev/stdout")
+    for target in (str(link), str(tmp_path / "log.svg")):
+        if target.endswith("log.svg"):
+            log = tmp_path / "log.svg"
+        with open(log, "wb") as out:
+            out.write(b"kept\n")
+            out.flush()
+            done = subprocess.run([sys.executable, "-m", "autograd", "draw", "x*2", "x=1", "-o",
+                                   target], stdout=out, stderr=subprocess.PIPE, check=False)
+        assert done.returncode == 2 and b"standard output" in done.stderr, done.stderr
+        assert done.stderr.count(b"\n") == 1 and log.read_bytes() == b"kept\n"
+
+
+def test_a_link_into_a_missing_folder_is_refused_not_created(capsys, tmp_path):
+    link = tmp_path / "g.svg"
+    link.symlink_to(tmp_path / "missing" / "g.svg")
+    err = refused(capsys, "draw", "x*2", "x=1", "-o", str(link))
+    assert "missing" in err and "does not exist" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.svg"]
+
+
+@pytest.mark.parametrize("command, suffix", [("draw", ".svg"), ("slides", ".html")])
+def test_the_longest_file_name_is_written(capsys, tmp_path, command, suffix):
+    name = "n" * (255 - len(suffix)) + suffix                  # the most a file system allows
+    status, out, err = run_cli(capsys, command, "x*2", "x=1", "-o", str(tmp_path / name))
+    assert status == 0 and err == "", err
+    assert [p.name for p in tmp_path.iterdir()] == [name]

@@ -197,6 +197,22 @@ def test_large_layouts_get_a_budget_of_rounds_then_none():
     assert limits(90)["mclimit"] == pytest.approx(draw_module.ORDERING_BUDGET / 8011, rel=0.02)
 
 
+def test_edge_labels_double_the_ranks_and_large_labelled_layouts_put_them_beside():
+    # with any edge label dot doubles every rank: an edge crossing k ranks crosses 2k - 1
+    order = topological_order(reuse_sum(10))
+    (drawn, size), (_, labelled) = (draw_module.layout_size(order),
+                                    draw_module.layout_size(order, labelled=True))
+    edges = sum(len(node.parents) for node in order)
+    assert labelled == 2 * size - drawn + edges
+    assert "[label=1.0]" in draw(reuse_sum(10), edge_labels=True).source    # small: on the edge
+    big = draw(reuse_sum(60), edge_labels=True).source      # 7,081 labelled, 3,541 without
+    assert "xlabel=" in big and not re.search(r"-> \S+ \[label=", big)
+    assert "nslimit" in big                                  # the unlabelled layout's budget
+    from autograd import backward_pass
+    step = backward_pass(reuse_sum(60)).steps[30]
+    assert len(re.findall(r"xlabel=", step.draw().source)) == 2
+
+
 def test_values_used_very_far_away_are_drawn_again_next_to_their_use():
     root = power_chain(300)                      # h used by every one of 298 products
     order = topological_order(root)

@@ -160,3 +160,82 @@ def test_a_user_op_on_extreme_inputs():
         assert finite_value(on_value) and on_number == on_value.data
         check_backward(on_value)
     check()
+
+
+# A local derivative (or a grad set by hand) that is not a float: backward, backward_steps and
+# the views read a real number of any type as its float, and refuse anything else (a complex,
+# an array, a str) naming the node, every grad as it was: never a complex or NumPy grad.
+OTHER_NUMBERS = [2, True, 0.5, 10**400, math.inf, complex(1, 1), "2", None, [1.0]]
+try:
+    import numpy
+    OTHER_NUMBERS += [numpy.float64(2.0), numpy.float64(math.nan), numpy.float32(0.5),
+                      numpy.array(1.0), numpy.array([1.0]), numpy.longdouble("1e400")]
+except ImportError:          # NumPy is a test dependency; the plain types still run
+    pass
+
+
+def graph_with_local(local_result):
+    op = autograd.define_op("odd", local=lambda x, out: (local_result,))(lambda x: 2.0 * x)
+    a, b = Value(1.5, "a"), Value(2.0, "b")
+    h = a * b
+    return op(h) * 3.0 + h
+
+
+def expected_local(local_result):
+    """The float the local stands for, or None when it is no finite real number."""
+    import numbers
+    if not isinstance(local_result, numbers.Real):      # complex, str, None, list, arrays
+        return None
+    try:
+        number = float(local_result)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@pytest.mark.parametrize("local_result", OTHER_NUMBERS, ids=repr)
+@pytest.mark.parametrize("how", ["backward", "backward_steps", "backward_pass"])
+def test_a_local_derivative_of_another_type(local_result, how):
+    root = graph_with_local(local_result)
+    nodes = topological_order(root)
+    for i, node in enumerate(nodes):
+        node.grad = 0.25 * (i + 1)
+    before = [node.grad for node in nodes]
+    expected = expected_local(local_result)
+    try:
+        if how == "backward":
+            root.backward()
+            got = [node.grad for node in nodes]
+        elif how == "backward_steps":
+            for _ in root.backward_steps():
+                pass
+            got = [node.grad for node in nodes]
+        else:
+            run = autograd.backward_pass(root)
+            got = [run.grad(node) for node in nodes]
+    except (UndefinedMathError, TypeError):
+        assert expected is None, local_result
+        assert [node.grad for node in nodes] == before
+        return
+    assert expected is not None, (local_result, got)
+    assert all(type(g) is float and math.isfinite(g) for g in got), got
+    grads = {node.label: g for node, g in zip(nodes, got) if node.label}
+    # d root/d h = 3 * local + 1, d h/d a = b = 2, d h/d b = a = 1.5 (the chain rule by hand)
+    dh = 3.0 * expected + 1.0
+    start = 0.0 if how == "backward_pass" else None      # the pass on the side: from zero
+    assert grads == {"a": (before[0] if start is None else 0.0) + dh * 2.0,
+                     "b": (before[1] if start is None else 0.0) + dh * 1.5}
+
+
+@pytest.mark.parametrize("grad", [complex(1, 1), "0", None, 3, numpy.float64(1.0)]
+                         if "numpy" in globals() else [complex(1, 1), "0", None, 3], ids=repr)
+def test_a_grad_set_by_hand_to_another_type(grad):
+    x = Value(2.0)
+    y = x * 3.0
+    x.grad = grad
+    try:
+        y.backward()
+    except TypeError:
+        assert not isinstance(grad, (int, float)) and x.grad is grad
+        return
+    assert type(x.grad) is float and x.grad == float(grad) + 3.0

@@ -148,3 +148,25 @@ def test_a_file_where_a_folder_should_be_is_named(tmp_path):
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(NotADirectoryError, match="not a folder"):
         write_atomically(tmp_path / "file" / "a.txt", b"x")
+
+
+def test_standard_output_redirected_to_a_file_is_not_replaced(tmp_path):
+    """/dev/stdout and /proc/self/fd/1 are links to the file standard output was redirected
+    to: replacing that file would cut short what the program printed."""
+    import subprocess
+    import sys
+    log = tmp_path / "log.txt"
+    for target in ("/dev/stdout", "/proc/self/fd/1"):
+        with open(log, "wb") as out:
+            done = subprocess.run(
+                [sys.executable, "-c", "import sys; from autograd._files import "
+                 "write_atomically as w; print('printed', flush=True); w(sys.argv[1], b'x')",
+                 target], stdout=out, stderr=subprocess.PIPE, check=False)
+        assert b"NotAFileError" in done.stderr and b"standard output" in done.stderr
+        assert log.read_bytes() == b"printed\n"
+
+
+def test_the_longest_name_gets_a_temporary_beside_it(tmp_path):
+    name = "n" * 255
+    write_atomically(tmp_path / name, b"x")
+    assert names(tmp_path) == [name]

@@ -314,6 +314,23 @@ def test_every_hard_shape_renders_within_the_time_limit(shape, backend):
     assert "<svg" in draw(root).svg(backend=backend, timeout=SHAPE_LIMIT)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_step_picture_of_a_hard_shape_renders_within_the_time_limit(backend):
+    # Edge labels double dot's ranks and made routing explode: this Step's picture (as
+    # Jupyter shows a step) took over 60 s in either renderer; now about a second
+    from autograd import backward_pass
+    steps = backward_pass(SHAPES["two values reused along a 300-value chain"]()).steps
+    assert "<svg" in steps[150].draw().svg(backend=backend, timeout=SHAPE_LIMIT)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_every_hard_shape_with_edge_labels_renders_within_the_time_limit(shape, backend):
+    root = SHAPES[shape]()
+    assert "<svg" in draw(root, edge_labels=True).svg(backend=backend, timeout=SHAPE_LIMIT)
+
+
 def test_the_shapes_are_within_the_default_max_nodes():
     from autograd import DEFAULT_MAX_NODES, topological_order
     for build in SHAPES.values():

@@ -236,6 +236,19 @@ def test_a_value_reused_far_away_is_laid_out_in_bounded_time_or_refused():
         slides_html(y, backend="dot")
 
 
+def test_values_reused_across_each_other_make_slides_in_bounded_time():
+    # x0 + x1 + x0 + ... (95 values): routing edges around their labels took 15 s in system
+    # dot and over 30 s in WebAssembly; large layouts get the contributions as xlabels
+    xs = [Value(1.0, "x0"), Value(2.0, "x1")]
+    y = xs[0]
+    for k in range(1, 94):
+        y = y + xs[k % 2]
+    picture = Picture(backward_pass(y), backend="wasm")
+    assert "xlabel=" in picture.source and " label=" not in picture.source.split("->")[-1]
+    svg = deck(y, backend="wasm")[40].svg
+    assert svg.count('class="edge"') == 186 and "#c0392b" in svg
+
+
 @pytest.mark.heavy
 def test_a_90_term_reuse_sum_makes_slides():
     x = Value(0.5, "x")

@@ -175,7 +175,7 @@ def test_the_ledger_has_a_row_per_node_in_backward_order():
     assert "| L | \\* | -3.0 | ∂L/∂n = 0.5, ∂L/∂v1 = -6.0 | 1.0 (seed) | 1.0 |" in markdown
     latex = table.to_latex()
     assert latex.startswith(r"\begin{tabular}") and r"$\partial n/\partial x = -3.0$" in latex
-    assert table._repr_html_().startswith('<table class="chainrule-ledger">')
+    assert table._repr_html_().startswith('<table class="chainrule-ledger ')
     assert "<td>∂n/∂x = -3.0, ∂n/∂w = 2.0</td>" in table.to_html()
     assert str(table).splitlines()[0].split() == ["node", "op", "data", "local",
                                                   "derivatives", "contributions", "grad"]

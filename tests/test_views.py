@@ -214,3 +214,67 @@ def test_slides_with_hostile_labels_run_nothing(browser, tmp_path):
     assert browser.execute_script("return window.pwned") is None
     text = browser.execute_script("return document.body.textContent")
     assert all(label in text for label in HOSTILE)
+
+
+def test_jupyter_keeps_labels_out_of_its_math_typesetting(browser):
+    # JupyterLab typesets $...$ and \(...\) in every HTML output with MathJax: a label that
+    # holds them must still show as written (two labels '$a' and 'b$' would make math of all
+    # between). Every text a view shows with labels sits in a MathJax-ignored element; only a
+    # Step's own formula block is typeset.
+    from autograd.stepper import stepper
+    a, b = Value(2.0, "$w_1$"), Value(3.0, r"\(x\)")
+    root = (a * b).tanh()
+    views = {"ledger": ledger(root)._repr_html_(), "stepper": stepper(root).html(),
+             "steps": "".join(step._repr_html_() for step in backward_pass(root).steps)}
+    for view, markup in views.items():
+        shown_in_jupyter(browser, markup)
+        outside = browser.execute_script("""
+            const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            const found = [];
+            while (walk.nextNode()) {
+                const node = walk.currentNode, text = node.textContent;
+                if ((text.includes('$w_1$') || text.includes('\\\\(x\\\\)'))
+                        && !node.parentElement.closest('.mathjax_ignore.tex2jax_ignore')
+                        && !node.parentElement.closest('script, style, pre, code')
+                        && !text.startsWith('$$')) { found.push(text); }
+            }
+            return found;""")
+        assert outside == [], (view, outside)
+    assert all(r"\$w\_1\$" in step.latex or "w" not in step.latex
+               for step in backward_pass(root).steps)
+
+
+UNPRINTABLE = ["lone \ud800 surrogate", "esc \x1b[2J", "bell \x07", "bidi \u202eevil",
+               "two\nlines", "nel \x85"]
+
+
+def test_every_view_shows_unprintable_labels_and_op_names_as_escapes(tmp_path):
+    # A lone surrogate crashed every text view (and writing slides: UnicodeEncodeError); a
+    # terminal escape or a bidi override went out raw, a newline broke the ledger's table
+    import autograd
+    from autograd.slides import slides
+    from autograd.stepper import stepper
+
+    def local(x, out):
+        return (2.0,)
+    double = autograd.define_op("op \x1b[31m \ud800", local)(lambda x: 2.0 * x)
+    leaves = [Value(float(i + 1), label) for i, label in enumerate(UNPRINTABLE)]
+    total = double(leaves[0])
+    for leaf in leaves[1:]:
+        total = total * leaf
+    root = total.tanh()
+    table = ledger(root)
+    texts = {"ledger": str(table), "markdown": table.to_markdown(), "latex": table.to_latex(),
+             "html": table.to_html(), "stepper": stepper(root).html(),
+             "stepper text": str(stepper(root)),
+             "steps": "".join(str(s) + s.latex + s._repr_html_()
+                              for s in backward_pass(root).steps),
+             "slides": slides(root, tmp_path / "s.html", title="T \ud800").read_text("utf-8")}
+    for view, text in texts.items():
+        text.encode("utf-8")                                   # no lone surrogate left
+        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e\ud800-\udfff]", text), view
+        shown = text.replace(r"\backslash{}", "\\")               # LaTeX's backslash
+        assert "\\ud800" in shown and "\\x1b" in shown and "\\u202e" in shown, view
+    assert len(str(table).splitlines()) == len(table) + 2      # one line per row
+    assert len(table.to_markdown().splitlines()) == len(table) + 2
+    assert "two\\\\nlines" in table.to_markdown() and "two\\nlines" in str(table)
