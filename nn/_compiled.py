@@ -22,8 +22,8 @@ engine, which raises the precise error or gives its own numbers.
 
 The compiled code is kept per model and reused while the model is unchanged: the same
 parameter Values, and for every module the same type, mode (train/eval) and plain settings
-(numbers, strings, lists of numbers, functions: an activation, a dropout probability, a
-constant you stored). A change there compiles anew; a model with Dropout active in training
+(numbers, strings, lists and dicts of them, functions: an activation, a dropout probability,
+a constant you stored). A change there compiles anew; a model with Dropout active in training
 mode is refused before any cached code is used. What the check cannot see: the model reading
 something outside its modules (a global, a closure) or branching on a parameter's data.
 """
@@ -78,6 +78,9 @@ def _settings(module: Module) -> tuple:
             found.append((key, value))
         elif isinstance(value, (list, tuple)) and all(isinstance(v, _PLAIN) for v in value):
             found.append((key, tuple(value)))
+        elif isinstance(value, dict) and all(isinstance(v, _PLAIN) and isinstance(k, _PLAIN)
+                                             for k, v in value.items()):
+            found.append((key, tuple(value.items())))
         elif callable(value) and not isinstance(value, (Module, Value)):
             found.append((key, id(value)))          # a function stored on the module
     return tuple(found)

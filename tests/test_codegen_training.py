@@ -405,8 +405,13 @@ def change_the_constant(model):
     model.scale = -3.0
 
 
+def change_a_setting_in_a_dict(model):
+    model.settings = {"scale": 1.0}                 # (read by the forward below)
+    model.forward = lambda x: [o * model.settings["scale"] for o in model.layer(x)]
+
+
 @pytest.mark.parametrize("change", [replace_a_bias, add_a_parameter, change_the_activation,
-                                    change_the_constant])
+                                    change_the_constant, change_a_setting_in_a_dict])
 @pytest.mark.parametrize("loss", ["mse", lambda o, t: nn.mse_loss(o, t)])
 def test_a_changed_model_is_compiled_anew(change, loss):
     X, y = [[0.5, -1.0], [1.0, 2.0], [-0.3, 0.1]], [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
@@ -423,8 +428,15 @@ def test_the_fingerprint_sees_each_kind_of_change_and_nothing_else():
     model.layer.neurons[0].w[0].data = 9.0          # a weight's number: the code still serves
     nn.train_step(model, nn.SGD(model.parameters(), lr=0.1), [[1.0, 1.0]], [[0.0, 0.0]])
     assert compiled_module.fingerprint(model, model.parameters()) == before
-    for change in (replace_a_bias, add_a_parameter, change_the_activation, change_the_constant,
-                   lambda m: m.eval()):
+    changes = (replace_a_bias, add_a_parameter, change_the_activation, change_the_constant,
+               change_a_setting_in_a_dict, lambda m: m.eval())
+    for change in changes:
         model = Scaled()
+        before = compiled_module.fingerprint(model, model.parameters())
         change(model)
         assert compiled_module.fingerprint(model, model.parameters()) != before
+    model = Scaled()
+    model.settings = {"scale": 1.0}
+    before = compiled_module.fingerprint(model, model.parameters())
+    model.settings["scale"] = 2.0                    # changed in place
+    assert compiled_module.fingerprint(model, model.parameters()) != before
