@@ -440,3 +440,47 @@ def test_the_fingerprint_sees_each_kind_of_change_and_nothing_else():
     before = compiled_module.fingerprint(model, model.parameters())
     model.settings["scale"] = 2.0                    # changed in place
     assert compiled_module.fingerprint(model, model.parameters()) != before
+
+
+# ---------------------------------------------------------------------------------------------
+# CompiledLoss itself
+
+
+def test_compiled_loss_sums_terms_and_grads_over_the_samples_as_the_engine_does():
+    w, b = Value(0.7, "w"), Value(-0.2, "b")
+
+    def trace(leaves):
+        x, t = leaves
+        out = (w * x + b).tanh()
+        return out, [(out - t) ** 2, abs(out - t)], {}
+
+    fn = codegen.CompiledLoss(trace, [w, b], [(0.5, 1.0), (-1.0, 0.0)], ["x", "t"], "model")
+    rng = random.Random(7)
+    samples = [(rng.uniform(-2, 2), rng.uniform(-1, 1)) for _ in range(9)]
+    total, grads, outputs = fn.function([0.3, 0.1], samples, 1.0 / 18)
+    ws, bs = Value(0.3), Value(0.1)                  # the engine on the whole batch
+    terms, outs = [], []
+    for x, t in samples:
+        out = (ws * x + bs).tanh()
+        outs.append(out.data)
+        terms += [(out - t) ** 2, abs(out - t)]
+    loss = terms[0]
+    for term in terms[1:]:
+        loss = loss + term
+    (loss * (1.0 / 18)).backward()
+    assert outputs == outs and fn.terms == 2
+    assert math.isclose(total, loss.data, rel_tol=1e-15)
+    assert all(math.isclose(a, b, rel_tol=1e-13) for a, b in zip(grads, (ws.grad, bs.grad)))
+    assert fn.function([0.3, math.inf], samples, 1.0) is None          # inf: None (redo)
+
+
+def test_compiled_loss_refuses_a_derived_constant_it_cannot_compute():
+    w = Value(0.5, "w")
+
+    def trace(leaves):
+        out = w * leaves[0]
+        m = Value(abs(out.data), "m")
+        return out, [out - m], {id(m): (m, "abs", [out])}
+
+    with pytest.raises(codegen.CompileError, match="derived constant"):
+        codegen.CompiledLoss(trace, [w], [(1.0,), (2.0,)], ["x"])
