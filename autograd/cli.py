@@ -271,12 +271,11 @@ def _output(arguments: argparse.Namespace) -> Path | str | None:
 def _print_code(expression: str, leaves: dict) -> None:
     """`chainrule code`: the generated function, then (as comments) its result."""
     from .codegen import compile as compile_graph
-    from .expr import _build, parse
 
-    tree, names = parse(expression), list(leaves)
+    names = list(leaves)
 
     def fn(*xs):
-        return _build(tree, dict(zip(names, xs)))
+        return build(expression, dict(zip(names, xs)))[0]
     fn.__qualname__ = expression                       # named in the generated code's header
     compiled = compile_graph(fn, *leaves.values())
     values = [leaf.data for leaf in leaves.values()]

@@ -40,8 +40,11 @@ split into parts, each compiled on its own (CPython's compiler is superlinear in
 on huge functions), passing values between parts through one list. Functions of many inputs
 take them as one sequence (PACKED_INPUTS).
 
-CompiledModel (for nn.fit(..., compile=True)) compiles a model of several outputs as a
-generator: it yields the outputs, is sent d loss/d output, and yields the parameters' grads.
+For nn.fit(..., compile=True): CompiledLoss compiles a model and a loss's per-sample terms as
+one function over a batch (the parameters in once; a loop over the samples runs each forward
+and backward pass and adds each parameter's grad up); CompiledModel compiles a model of several
+outputs as a generator, for a loss that runs on the engine: it yields the outputs, is sent
+d loss/d output, and yields the parameters' grads.
 """
 
 from __future__ import annotations
@@ -62,8 +65,8 @@ from .engine import UndefinedMathError, Value, topological_order
 from .formula import Symbol
 from .text import constant_text, node_names
 
-__all__ = ["compile", "Compiled", "CompiledModel", "CompileError", "GraphChangedError",
-           "CHUNK_LINES"]
+__all__ = ["compile", "Compiled", "CompiledModel", "CompiledLoss", "CompileError",
+           "GraphChangedError", "CompileTooLarge", "CHUNK_LINES"]
 
 CHUNK_LINES = 20000     # statements per generated function; larger graphs are split in parts
 READABLE_LINES = 5000   # above this, variables whose value is dead are reused (see _reuse_names)
@@ -78,6 +81,10 @@ class GraphChangedError(CompileError):
     """compile(check=True): f builds a different graph at the second input."""
 
 
+class CompileTooLarge(CompileError):
+    """CompiledLoss: the per-sample graph is too large for one batch function."""
+
+
 # ---------------------------------------------------------------------------------------------
 # The names the generated code may call (its whole namespace, besides the parts and user ops)
 
@@ -85,7 +92,7 @@ _FUNCTIONS = {
     "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tanh": math.tanh,
     "sqrt": math.sqrt, "sigmoid": engine._float_sigmoid,       # the engine's own float sigmoid
 }
-_BUILTINS = {"abs": abs, "type": type, "float": float, "sum": sum}
+_BUILTINS = {"abs": abs, "type": type, "float": float, "sum": sum, "max": max}
 _RESERVED = set(_FUNCTIONS) | set(_BUILTINS) | {"relu", "step", "sign", "math"}
 
 
@@ -281,6 +288,21 @@ class _Line:
         return f"{indent}{self.code:<36}  # {self.comment}"
 
 
+@dataclass
+class _Batch:
+    """What makes a program one function over a batch (CompiledLoss): the loss terms of one
+    sample (summed over the batch, each differentiated with upstream grad _scale), and the
+    derived constants: a leaf the trace made from its sources' data (cross-entropy's shift,
+    max of the logits), by id: (leaf, function, sources), computed in the code the same way."""
+    terms: list[Value]
+    derived: dict[int, tuple[Value, str, list[Value]]]
+    shared: int                     # the first `shared` inputs are the parameters, once per call
+    single: bool = False            # one output per sample (collected as a number, not a tuple)
+
+
+_DERIVED = {"max"}                  # the functions a derived constant may use
+
+
 def _generic_comment(node: Value, position: int, op_name: str) -> str:
     """'d tanh(x)/dx = (1 - out) * (1 + out)': the op's local derivative in generic names."""
     exponent = getattr(node.local, "exponent", None)
@@ -305,13 +327,20 @@ class _Program:
     """The statements of one compiled function, built from a traced graph."""
 
     def __init__(self, roots: list[Value], inputs: list[Value], wrt: list[bool], function: str,
-                 seeded: bool = False):
+                 seeded: bool = False, batch: _Batch | None = None):
         # seeded: a generator for several outputs (nn's training step): it yields the outputs,
-        # is sent d loss/d output for each, and yields the grads (a vector-Jacobian product)
+        # is sent d loss/d output for each, and yields the grads (a vector-Jacobian product).
+        # batch: one function over a batch of samples (see _Batch): roots are the outputs
+        # collected per sample, batch.terms the loss terms summed and differentiated
         self.seeded = seeded
+        self.batch = batch
+        self.shared = batch.shared if batch else 0
         root = roots[0]
-        order = _order(roots)
-        self.nodes = len(order)
+        derived = batch.derived if batch else {}
+        terms = batch.terms if batch else []
+        sources = [s for _, _, nodes in derived.values() for s in nodes]
+        order = _order(sources + roots + terms if batch else roots)  # a derived leaf: after
+        self.nodes = len(order)                                       # its sources
         input_position = {id(leaf): i for i, leaf in enumerate(inputs)}
         live, needs_grad = set(), set()          # depends on an input; on a wrt input
         for node in order:
@@ -320,6 +349,9 @@ class _Program:
                 live.add(id(node))
                 if wrt[position]:
                     needs_grad.add(id(node))
+            elif id(node) in derived:            # a constant computed from data (no grad)
+                if any(id(s) in live for s in derived[id(node)][2]):
+                    live.add(id(node))
             elif node._a is not None:
                 parents = node.parents
                 if any(id(p) in live for p in parents):
@@ -347,10 +379,10 @@ class _Program:
         self.function = function
 
         # names: inputs (the arguments), then the nodes, then their grads
-        base = node_names(None if seeded else root, order)
+        base = node_names(None if seeded or batch else root, order)
         self.arguments = [names.new(leaf.label or f"x{i + 1}") for i, leaf in enumerate(inputs)]
         name_of: dict[int, str] = {id(leaf): arg for leaf, arg in zip(inputs, self.arguments)}
-        used_by_live = {id(r) for r in roots}
+        used_by_live = {id(r) for r in roots + terms}
         for node in order:
             if id(node) in live:
                 used_by_live.update(id(p) for p in node.parents)
@@ -374,9 +406,22 @@ class _Program:
                 lines.append(_Line(f"{name_of[id(node)]} = {_number_code(node.data)}",
                                    writes=name_of[id(node)]))
         lines.append(_Line("", comment="forward: one line per node"))
+        emitted = set(input_position)
         for node in order:
+            if id(node) in derived and id(node) in live:
+                leaf, function_name, nodes = derived[id(node)]
+                if not all(id(s) in emitted or id(s) not in live for s in nodes):
+                    raise CompileError("compile: a derived constant comes before its sources")
+                target = name_of[id(node)]
+                reads = tuple(name_of[id(s)] for s in nodes if id(s) in name_of)
+                lines.append(_Line(f"{target} = {function_name}("
+                                   f"{', '.join(operand(s) for s in nodes)})", reads, target,
+                                   "a constant of the loss, computed from the data"))
+                emitted.add(id(node))
+                continue
             if id(node) not in live or id(node) in input_position or node._a is None:
                 continue
+            emitted.add(id(node))
             parents = node.parents
             user = user_ops.get((node.op, id(node.local)))
             rhs = _forward_code(node.op, [operand(p) for p in parents],
@@ -397,7 +442,25 @@ class _Program:
         grad_of: dict[int, str] = {}
         self.backward_lines = 0
         self.split = len(lines)                     # where the backward pass begins
-        if seeded:
+        self.accumulators = []
+        if batch:
+            # each wrt input's grad adds up over the samples: made before the loop, then +=
+            for leaf, w in zip(inputs, wrt):
+                if w and id(leaf) not in grad_of:
+                    grad_of[id(leaf)] = names.new("d" + name_of[id(leaf)])
+                    self.accumulators.append(grad_of[id(leaf)])
+            lines.append(_Line("", comment="backward: each loss term's grad is the mean's "
+                                           "1/n; one line per contribution"))
+            for term in terms:
+                if id(term) not in needs_grad:
+                    continue
+                target = grad_of.get(id(term))
+                if target is None:
+                    target = grad_of[id(term)] = names.new("d" + name_of[id(term)])
+                    lines.append(_Line(f"{target} = _scale", ("_scale",), target))
+                else:
+                    lines.append(_Line(f"{target} += _scale", ("_scale", target), target))
+        elif seeded:
             lines.append(_Line("", comment="backward, from d loss/d output for each output "
                                            "(sent in): one line per contribution"))
             for k, out in enumerate(roots):
@@ -423,7 +486,9 @@ class _Program:
             if id(node) not in needs_grad or node._a is None:
                 continue
             parents = node.parents
-            upstream = grad_of[id(node)]
+            upstream = grad_of.get(id(node))
+            if upstream is None:                  # (batch: an output no loss term reads)
+                continue
             shape = tuple("" if id(p) in name_of else _number_code(p.data) for p in parents)
             key = (node.local, shape)
             if key not in templates:
@@ -471,9 +536,13 @@ class _Program:
 
         self.lines = lines
         self.outputs = [operand(out) for out in roots]
+        self.terms = [operand(term) for term in terms]
         self.result = self.outputs[0]
         self.grads = [grad_of.get(id(leaf), "0.0") for leaf, w in zip(inputs, wrt) if w]
-        checked = self.outputs + [g for g in self.grads if g != "0.0"] + list(checked)
+        if batch:                          # per sample; the summed grads are checked at the end
+            checked = self.outputs + self.terms + list(checked)
+        else:
+            checked = self.outputs + [g for g in self.grads if g != "0.0"] + list(checked)
         self.checked = [c for c in dict.fromkeys(checked) if not _is_literal(c)]
 
 
@@ -485,14 +554,27 @@ def _order(roots: list[Value]) -> list[Value]:
     if len(roots) == 1:
         return topological_order(roots[0])
     order: list[Value] = []
-    seen: set[int] = set()
-    for root in roots:
-        if id(root) in seen:
-            continue
-        for node in topological_order(root):   # a node seen before brings its parents along
-            if id(node) not in seen:
-                seen.add(id(node))
+    seen: set[Value] = set()
+    for root in roots:             # engine.topological_order's walk, one `seen` for all roots:
+        if root in seen:           # each root adds the nodes not placed before, in the order
+            continue               # its own topological_order gives them
+        seen.add(root)
+        node, path = root, []
+        while True:
+            a, b = node._a, node._b
+            if a is not None and a not in seen:
+                seen.add(a)
+                path.append(node)
+                node = a
+            elif b is not None and b not in seen:
+                seen.add(b)
+                path.append(node)
+                node = b
+            else:
                 order.append(node)
+                if not path:
+                    break
+                node = path.pop()
     return order
 
 
@@ -647,7 +729,7 @@ def _without_copies(program: _Program) -> None:
             line.comment = (line.comment.split(":")[0].split(",")[0] + ": a long program, "
                             "written for speed (see autograd/codegen.py)")
     program.lines, program.split = _fused(kept, split, program)
-    for attribute in ("checked", "grads", "outputs"):
+    for attribute in ("checked", "grads", "outputs", "terms"):
         setattr(program, attribute, [alias.get(n, n) for n in getattr(program, attribute)])
     program.result = program.outputs[0]
 
@@ -663,7 +745,7 @@ def _fused(lines: list[_Line], split: int, program: _Program) -> tuple[list[_Lin
     for line in lines:
         for name in line.reads:
             reads[name] = reads.get(name, 0) + 1
-    for name in program.checked + program.grads + program.outputs:
+    for name in program.checked + program.grads + program.outputs + program.terms:
         reads[name] = reads.get(name, 0) + 2                # read at the end: keep it
     pending: dict[str, _Line] = {}                          # simple lines not yet written
     kept = []
@@ -706,13 +788,16 @@ def _reuse_names(program: _Program) -> None:
             end[name] = index
         if line.writes:
             end[line.writes] = index
-    for name in program.checked + program.grads + program.outputs:
+    for name in program.checked + program.grads + program.outputs + program.terms:
         end[name] = final
     dying: dict[int, list[str]] = {}
     for name, index in end.items():
         dying.setdefault(index, []).append(name)
-    arguments = set(program.arguments)   # never reused: the caller holds their values anyway
-    rename = {arg: arg for arg in program.arguments}
+    # never reused: the arguments (the caller holds their values anyway), and a batch
+    # function's accumulators (they carry their sums from one sample to the next)
+    fixed = program.arguments + program.accumulators
+    arguments = set(fixed)
+    rename = {arg: arg for arg in fixed}
     free: list[str] = []
     made = count(1)
     for index, line in enumerate(lines):
@@ -730,7 +815,43 @@ def _reuse_names(program: _Program) -> None:
     program.checked = [rename.get(name, name) for name in program.checked]
     program.grads = [rename.get(name, name) for name in program.grads]
     program.outputs = [rename.get(name, name) for name in program.outputs]
+    program.terms = [rename.get(name, name) for name in program.terms]
     program.result = program.outputs[0]
+
+
+def _write_batch(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
+    """A batch function: the parameters once, then a loop over the samples that runs the
+    forward and backward pass of each, adding the loss terms into _total and each
+    parameter's grad into its accumulator; the outputs are collected for accuracy."""
+    shared = program.arguments[:program.shared]
+    sample = program.arguments[program.shared:]
+    body = header + [f"def {program.function}(_params, _samples, _scale):"]
+    if shared:
+        body += _wrapped(shared, "    (", ",) = _params", "    ")
+    if program.accumulators:
+        body.append("    # each parameter's grad, summed over the batch")
+        body += _wrapped(program.accumulators, "    (", f",) = (0.0,) * "
+                         f"{len(program.accumulators)}", "    ")
+    body += ["    _total = _check = 0.0", "    _outputs = []"]
+    body += _wrapped(sample, "    for (", ",) in _samples:", "    ")
+    forward, backward = program.lines[:program.split], program.lines[program.split:]
+    body += [line.text("        ") for line in forward]
+    outputs = program.outputs
+    shown = outputs[0] if program.batch.single else _tuple(outputs)
+    body.append(f"        _outputs.append({shown})")
+    body += [f"        _total += {term}" for term in program.terms]
+    body += [line.text("        ") for line in backward]
+    if program.checked:
+        body.append("        # an inf or nan in this sample makes _check one: then the engine "
+                    "redoes the batch")
+        body += _sum_line("_check", program.checked, "        ", "+=")
+    grads = program.grads
+    body += _wrapped(grads, "    _grads = (", "," * (len(grads) == 1) + ")", "    ")
+    body.append("    _check += _total + sum(_grads)")
+    body.append("    if _check - _check != 0.0 or type(_check) is not float:")
+    body.append("        return None")
+    body.append("    return _total, _grads, _outputs")
+    return [(program.function, body)]
 
 
 def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
@@ -738,6 +859,11 @@ def _write(program: _Program, header: list[str]) -> list[tuple[str, list[str]]]:
     statements = sum(1 for line in program.lines if line.code)
     if statements > READABLE_LINES:
         _reuse_names(program)
+    if program.batch:
+        if statements > CHUNK_LINES:
+            raise CompileTooLarge(f"compile: {statements:,} statements per sample is more than "
+                                  f"one batch function holds ({CHUNK_LINES:,})")
+        return _write_batch(program, header)
     # many inputs come as one sequence: CPython binds thousands of parameters slowly (50 us
     # for 2,500) but unpacks a sequence of them quickly (3 us)
     packed = program.seeded or len(program.arguments) > PACKED_INPUTS
@@ -987,8 +1113,8 @@ class Compiled:
         """(value, grads) at these inputs; grads in the order of `wrt` (default: all inputs).
         Undefined math raises the engine's own UndefinedMathError (by re-running it)."""
         if self.f is None:
-            raise TypeError("this Compiled comes from a CompiledModel: drive its generator, "
-                            ".function(inputs), as nn.fit does")
+            raise TypeError("this Compiled comes from a CompiledModel or CompiledLoss: call "
+                            "its .function as nn.fit does (see their docstrings)")
         if len(inputs) != len(self.labels):
             raise TypeError(f"{self.name}() takes {len(self.labels)} inputs "
                             f"({', '.join(self.arguments)}), got {len(inputs)}")
@@ -1143,3 +1269,73 @@ def _flat_inputs(x) -> list[float]:
             raise TypeError(f"compile: a model input must be a number, got {item!r}")
         values.append(number)
     return values
+
+
+# ---------------------------------------------------------------------------------------------
+# A per-sample loss compiled for training over batches (nn.fit(..., compile=True) with a
+# built-in loss): the parameters in, each parameter's grad of the batch's loss out
+
+
+class CompiledLoss:
+    """`trace(sample)` (the model and a loss's per-sample terms on Values) compiled once as a
+    function over a batch:
+
+        total, grads, outputs = fn.function(parameter_values, samples, scale)
+
+    samples: one tuple of numbers per example (the model's inputs, then the target as
+    numbers). total: the sum of every sample's loss terms, in order; grads: d (scale * total)
+    / d parameter, summed over the samples (scale is the mean's 1/n: each term's upstream
+    grad, as in the engine); outputs: the model's outputs per sample. None when an output, a
+    term, a saturating op's input or a summed grad is inf or nan: redo the batch on the engine.
+
+    trace(leaves) returns (outputs, terms, derived): the model's outputs (a Value or a list),
+    the loss terms of this sample (Values), and the derived constants {id(leaf): (leaf, "max",
+    sources)}: leaves the trace computed from the data of other nodes (a shift by the max
+    logit), which the code computes the same way. The trace is repeated on a second sample
+    and the code compared, as CompiledModel does.
+    """
+
+    def __init__(self, trace: Callable, parameters: list[Value], samples: Sequence,
+                 labels: Sequence[str], name: str = "loss") -> None:
+        self.parameters = list(parameters)
+        self.labels = list(labels)
+        sources = []
+        for sample in samples[:2]:
+            program, functions = self._build(trace, sample, name)
+            sources.append(functions)
+        if len(sources) == 2 and sources[0] != sources[1]:
+            raise GraphChangedError(
+                f"compile: {name} builds a different graph for different examples (Python "
+                "control flow on the data, or randomness such as dropout), so one compiled "
+                "function cannot serve every example; train without compile=True")
+        self.width = len(self.labels)
+        self.compiled = Compiled(None, program, sources[0],
+                                 [p.label for p in self.parameters] + self.labels,
+                                 [True] * len(self.parameters) + [False] * self.width)
+        self.function = self.compiled.function
+        self.source = self.compiled.source
+        self.nodes = program.nodes
+        self.terms = len(program.terms)        # loss terms per sample
+
+    def _build(self, trace, sample, name):
+        values = _flat_inputs(sample)
+        if len(values) != len(self.labels):
+            raise CompileError(f"compile: a sample of {len(values)} numbers, expected "
+                               f"{len(self.labels)}")
+        leaves = [Value(v, label) for v, label in zip(values, self.labels)]
+        with _grad_mode():
+            outputs, terms, derived = trace(leaves)
+        single = isinstance(outputs, Value)
+        outputs = [outputs] if single else list(outputs)
+        if not outputs or not all(isinstance(o, Value) for o in outputs + list(terms)):
+            raise CompileError(f"compile: {name} must give Values (outputs and loss terms)")
+        for leaf, function, _sources in derived.values():
+            if function not in _DERIVED or leaf._a is not None:
+                raise CompileError(f"compile: a derived constant must be a leaf made with one "
+                                   f"of {sorted(_DERIVED)}, got {function!r}")
+        batch = _Batch(list(terms), dict(derived), len(self.parameters), single)
+        wrt = [True] * len(self.parameters) + [False] * len(leaves)
+        program = _Program(outputs, self.parameters + leaves, wrt, name, batch=batch)
+        header = [f"# compiled by chainrule from {_comment_text(name)}: {program.nodes} nodes "
+                  f"per sample, {program.backward_lines} backward lines"]
+        return program, _write(program, header)

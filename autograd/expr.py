@@ -317,9 +317,11 @@ def _missing_hint(name: str, values: dict[str, float]) -> str:
     return ""
 
 
-def build(text: str, values: dict[str, float], *,
+def build(text: str, values: dict[str, float | Value], *,
           check_backward: bool = False) -> tuple[Value, dict[str, Value]]:
     """Build the expression from Values: each variable a labelled leaf. Returns (root, leaves).
+    A variable whose value is a Value is that Value itself (how `chainrule code` traces the
+    expression on the Values autograd.compile gives it).
 
     Undefined math (log of a negative, division by zero) and any value beyond the float range
     raise UndefinedMathError naming the part of the expression at fault. With
@@ -335,17 +337,13 @@ def build(text: str, values: dict[str, float], *,
             f"no value for {', '.join(missing)}: give "
             + " ".join(f"{name}=..." for name in missing) + " after the expression"
             + (f"; {hints[0]}" if hints else ""))
-    builder = _Builder(text.strip(), tree, {name: Value(values[name], name) for name in used})
+    leaves = {name: values[name] if isinstance(values[name], Value) else Value(values[name], name)
+              for name in used}
+    builder = _Builder(text.strip(), tree, leaves)
     root = builder.build()
     if check_backward:
         builder.check_backward(root)
     return root, builder.leaves
-
-
-def _build(tree: ast.expr, leaves: dict[str, Value]) -> Value:
-    """A tree parse() accepted, built on the given leaves (Values, one per variable): how
-    `chainrule code` traces the expression again for compile()."""
-    return _Builder("", tree, leaves).build()
 
 
 def _named(text: str, value: float) -> str:

@@ -1,15 +1,31 @@
-"""fit(..., compile=True): the model's forward and backward pass as compiled Python
-(autograd.codegen), with the loss still computed by the engine.
+"""fit(..., compile=True): a training step as compiled Python (autograd.codegen).
 
-Per batch: the compiled model gives each example's outputs as floats; they become leaf Values,
-the loss (and l2 penalty) is built and backpropagated by the engine exactly as in the
-interpreted step, which leaves d loss/d output on each leaf; each example's compiled backward
-pass takes those and returns d loss/d parameter, added to the parameters' `grad`. Any loss
-works (it runs on the engine), and so do optimizers and gradient clipping (they see `grad`).
+Two ways, chosen per loss:
 
-Whenever the compiled code meets trouble (an exception, or a nan or inf in an output or a
-gradient), the step is done again by the interpreted engine, which raises the precise error or
-gives its own numbers.
+- A built-in loss (mse, mae, hinge, bce_with_logits, cross_entropy; by name or as the nn
+  function itself): each is a mean of per-example terms, so the model and one example's terms
+  are traced once and compiled as one function over a batch (CompiledLoss): the parameters go
+  in once, a loop runs each example's forward and backward pass and adds its grads up. The
+  terms are written below (FORMS) with the target as numbers fed in, built from the same
+  engine ops as nn/losses.py in the same order, so the numbers are the interpreted loss's
+  (tests/test_codegen.py compares them); the mean's 1/n is each term's upstream grad, as in
+  the engine. The l2 penalty is added on floats in the engine's order.
+- Any other loss (binary_cross_entropy on probabilities, whose log is clamped by an `if` on
+  the data, or a function of your own): the model alone is compiled (CompiledModel); each
+  example's outputs become leaf Values, the loss is built and backpropagated by the engine as
+  in the interpreted step, and the compiled backward pass takes d loss/d output from there.
+
+Either way the step fills each parameter's `grad`, so optimizers and clipping work unchanged,
+and whenever the compiled code meets trouble (an exception, a nan or inf in an output, a term
+or a grad, a target the loss does not accept) the step is done again by the interpreted
+engine, which raises the precise error or gives its own numbers.
+
+The compiled code is kept per model and reused while the model is unchanged: the same
+parameter Values, and for every module the same type, mode (train/eval) and plain settings
+(numbers, strings, lists of numbers, functions: an activation, a dropout probability, a
+constant you stored). A change there compiles anew; a model with Dropout active in training
+mode is refused before any cached code is used. What the check cannot see: the model reading
+something outside its modules (a global, a closure) or branching on a parameter's data.
 """
 
 from __future__ import annotations
@@ -18,11 +34,16 @@ import math
 import weakref
 
 from autograd import Value
-from autograd.codegen import CompiledModel
+from autograd.codegen import CompiledLoss, CompiledModel, CompileTooLarge
 
-__all__ = ["compiled_model", "CompiledBatch", "Fallback"]
+from . import losses
+from .module import Dropout, Module
+
+__all__ = ["compiled_step", "compiled_model", "compiled_loss", "CompiledBatch", "FusedLoss",
+           "Fallback", "FORMS", "fingerprint", "check_dropout"]
 
 KEEP = 256      # examples per batch whose generators stay open between forward and backward
+CACHED = 4      # compiled programs kept per model
 
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -31,33 +52,78 @@ class Fallback(Exception):
     """The compiled step met trouble: do this step with the interpreted engine."""
 
 
-def compiled_model(model, params: list[Value], inputs: list, who: str) -> CompiledModel:
-    """The model compiled once (cached per model, its parameters and its input width)."""
-    key = (tuple(map(id, params)), _width(inputs[0]))
-    try:
-        cached = _cache.get(model)
-    except TypeError:                          # a model that cannot be weakly referenced
-        cached = None
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    from .module import Dropout, Module
+# ---------------------------------------------------------------------------------------------
+# When compiled code is still the model's: its fingerprint
+
+
+_PLAIN = (bool, int, float, str, type(None))
+_BOOKKEEPING = frozenset({"_nn_calls", "_nn_results"})
+
+
+def fingerprint(model: Module, params: list[Value]) -> tuple:
+    """What decides the graph a model builds, besides the data: its parameters (which Values)
+    and, for every module, its type, mode and plain attributes. Equal fingerprints: the same
+    compiled code serves."""
+    modules = tuple((name, id(m), type(m), m.training, _settings(m))
+                    for name, m in model.named_modules())
+    return tuple(map(id, params)), modules
+
+
+def _settings(module: Module) -> tuple:
+    found = []
+    for key, value in module.__dict__.items():
+        if key in _BOOKKEEPING:
+            continue
+        if isinstance(value, _PLAIN):
+            found.append((key, value))
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, _PLAIN) for v in value):
+            found.append((key, tuple(value)))
+        elif callable(value) and not isinstance(value, (Module, Value)):
+            found.append((key, id(value)))          # a function stored on the module
+    return tuple(found)
+
+
+def check_dropout(model, who: str) -> None:
+    """Refuse a model with Dropout active: its mask is drawn anew at every call."""
     if isinstance(model, Module) and any(
-            isinstance(m, Dropout) and m.training and m.p > 0.0 for _, m in model.named_modules()):
+            isinstance(m, Dropout) and m.training and m.p > 0.0 for m in model.modules()):
         raise ValueError(f"{who}: compile=True cannot train a model with Dropout in training "
                          "mode: its mask is drawn anew at every call, and compiled code is one "
                          "fixed graph; train without compile=True (or with p=0)")
-    compiled = CompiledModel(model, params, inputs[:2], name=type(model).__name__)
+
+
+def _cached(model, key, make):
     try:
-        _cache[model] = (key, compiled)
-    except TypeError:
-        pass
-    return compiled
+        entries = _cache.get(model)
+    except TypeError:                          # a model that cannot be weakly referenced
+        return make()
+    if entries is None:
+        entries = _cache[model] = {}
+    if key in entries:
+        return entries[key]
+    made = make()
+    if len(entries) >= CACHED:
+        entries.pop(next(iter(entries)))
+    entries[key] = made
+    return made
 
 
 def _width(x) -> int:
     if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
         x = x.tolist()
     return len(x) if isinstance(x, (list, tuple)) else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The model alone (any loss on the engine)
+
+
+def compiled_model(model, params: list[Value], inputs: list, who: str) -> CompiledModel:
+    """The model compiled once (cached per model while its fingerprint holds)."""
+    check_dropout(model, who)
+    key = ("model", fingerprint(model, params), _width(inputs[0]))
+    return _cached(model, key, lambda: CompiledModel(model, params, inputs[:2],
+                                                     name=type(model).__name__))
 
 
 class CompiledBatch:
@@ -124,3 +190,191 @@ def _numbers(x) -> list[float]:
     if isinstance(x, (list, tuple)):
         return [v.data if isinstance(v, Value) else float(v) for v in x]
     return [x.data if isinstance(x, Value) else float(x)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The model and a built-in loss's per-example terms, as one batch function
+#
+# Each form: encode(target, outputs) -> the target as numbers (Fallback if the loss would
+# refuse it: the engine then says why), and terms(outputs, target leaves) -> (terms, derived).
+# Each term is built from the ops nn/losses.py uses, in the same order, with the target a leaf
+# instead of a number, so that one graph serves every target and gives the loss's numbers.
+
+
+def _real(t) -> float:
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise Fallback
+    return float(t)
+
+
+def _targets(target, count: int, single: bool) -> list[float]:
+    """The target of one example as `count` numbers, shaped as the outputs."""
+    if single:
+        return [_real(target)]
+    if not isinstance(target, (list, tuple)) or len(target) != count:
+        raise Fallback
+    return [_real(t) for t in target]
+
+
+class _Form:
+    def __init__(self, width, encode, terms) -> None:
+        self.width, self.encode, self.terms = width, encode, terms
+
+
+def _squared(outputs, targets):          # mse_loss: (p - t) ** 2
+    return [(p - t) ** 2 for p, t in zip(outputs, targets)], {}
+
+
+def _absolute(outputs, targets):         # mae_loss: |p - t|
+    return [abs(p - t) for p, t in zip(outputs, targets)], {}
+
+
+def _hinge_target(target, count, single):
+    labels = _targets(target, count, single)
+    if any(y not in (1.0, -1.0) for y in labels):
+        raise Fallback
+    return [-y for y in labels]           # fed in as -y
+
+
+def _hinge(outputs, minus_labels):
+    # hinge_loss: relu(1 - s) for y = +1, relu(1 + s) for y = -1; here relu(1 + (-y) * s):
+    # (-1) * s is -s exactly and 1 + -s is 1 - s exactly, so the numbers are the same
+    return [(1.0 + u * s).relu() for s, u in zip(outputs, minus_labels)], {}
+
+
+def _probability_target(target, count, single):
+    targets = _targets(target, count, single)
+    if any(not 0.0 <= t <= 1.0 for t in targets):
+        raise Fallback
+    return targets
+
+
+def _with_logits(outputs, targets):
+    # binary_cross_entropy_with_logits: t softplus(-x) + (1 - t) softplus(x); for t = 1 the
+    # loss writes softplus(-x) alone, which is the same number (0 * softplus(x) adds 0.0)
+    return [t * losses.softplus(-x) + (1.0 - t) * losses.softplus(x)
+            for x, t in zip(outputs, targets)], {}
+
+
+_ONE_HOT: dict[int, list[list[float]]] = {}
+
+
+def _class_target(target, count, single):
+    if single or isinstance(target, bool) or not isinstance(target, (int, float)) \
+            or target != int(target) or not 0 <= target < count:
+        raise Fallback
+    rows = _ONE_HOT.get(count)
+    if rows is None:
+        rows = _ONE_HOT[count] = [[float(k == c) for k in range(count)] for c in range(count)]
+    return rows[int(target)]
+
+
+def _cross_entropy(logits, one_hot):
+    # cross_entropy: logsumexp(x - m) - (x[target] - m), m = max of the logits' data (a
+    # constant: the leaf `shift`, which the compiled code computes as max(...) too). The
+    # target's shifted logit is picked as sum(onehot * shifted): 0 * s adds 0.0, so it is
+    # exactly x[target] - m
+    shift = Value(max(x.data for x in logits), "shift")
+    shifted = [x - shift for x in logits]
+    picked = one_hot[0] * shifted[0]
+    for t, s in zip(one_hot[1:], shifted[1:]):
+        picked = picked + t * s
+    return [losses._logsumexp(shifted) - picked], {id(shift): (shift, "max", list(logits))}
+
+
+FORMS = {
+    losses.mse_loss: _Form("outputs", _targets, _squared),
+    losses.mae_loss: _Form("outputs", _targets, _absolute),
+    losses.hinge_loss: _Form("outputs", _hinge_target, _hinge),
+    losses.binary_cross_entropy_with_logits: _Form("outputs", _probability_target,
+                                                   _with_logits),
+    losses.cross_entropy: _Form("classes", _class_target, _cross_entropy),
+}
+
+
+def compiled_step(model, params: list[Value], loss, inputs: list, targets: list,
+                  who: str) -> FusedLoss | CompiledModel:
+    """What a compiled training step runs: the model with the loss (a built-in one) or the
+    model alone."""
+    fused = compiled_loss(model, params, loss, inputs, targets, who)
+    return fused if fused is not None else compiled_model(model, params, inputs, who)
+
+
+def compiled_loss(model, params: list[Value], loss, inputs: list, targets: list,
+                  who: str) -> FusedLoss | None:
+    """The model and the loss's per-example terms compiled as one batch function (cached per
+    model while its fingerprint holds), or None for a loss without such a form (or a model
+    too large for one function): then compile the model alone."""
+    form = FORMS.get(loss)
+    if form is None:
+        return None
+    check_dropout(model, who)
+    key = ("loss", loss, fingerprint(model, params), _width(inputs[0]))
+    fused = _cached(model, key, lambda: _fuse(model, params, form, inputs, targets, loss))
+    return fused or None
+
+
+def _fuse(model, params, form: _Form, inputs, targets, loss):
+    from autograd import no_grad
+    listed = isinstance(inputs[0], (list, tuple)) or hasattr(inputs[0], "tolist")
+
+    def call(leaves):                     # the model on Values, shaped as its inputs are
+        return model(leaves if listed else leaves[0])
+    with no_grad():                       # how many outputs (no graph)
+        first = call([Value(v) for v in _numbers(inputs[0])])
+    single = isinstance(first, Value)
+    if not single and not (isinstance(first, (list, tuple)) and first
+                           and all(isinstance(o, Value) for o in first)):
+        return False                      # not Values: compiling the model alone says so
+    count = 1 if single else len(first)
+    if form.width == "classes" and (single or count < 2):
+        return False                      # the engine refuses it, with its message
+    try:
+        encoded = [_numbers(x) + form.encode(t, count, single)
+                   for x, t in zip(inputs[:2], targets[:2])]
+    except Fallback:
+        return False
+    width = len(encoded[0]) - count
+
+    def trace(leaves):
+        xs, ts = leaves[:width], leaves[width:]
+        outputs = call(xs)
+        values = [outputs] if isinstance(outputs, Value) else list(outputs)
+        if len(values) != count:
+            raise Fallback
+        terms, derived = form.terms(values, ts)
+        return outputs, terms, derived
+
+    labels = [f"x{i}" for i in range(width)] + [f"t{i}" for i in range(count)]
+    try:
+        compiled = CompiledLoss(trace, params, encoded, labels,
+                                name=f"{type(model).__name__}_{loss.__name__}")
+    except (CompileTooLarge, Fallback):
+        return False
+    return FusedLoss(compiled, form, count, single)
+
+
+class FusedLoss:
+    """A built-in loss and the model, compiled: run(values, inputs, targets) gives (the mean
+    loss without l2, each parameter's grad, the outputs as numbers per example)."""
+
+    def __init__(self, compiled: CompiledLoss, form: _Form, count: int, single: bool) -> None:
+        self.compiled, self.form = compiled, form
+        self.count, self.single = count, single
+        self.function = compiled.function
+        self.source = compiled.source
+
+    def run(self, values: list[float], inputs: list, targets: list):
+        encode, count, single = self.form.encode, self.count, self.single
+        samples = [(*_numbers(x), *encode(t, count, single)) for x, t in zip(inputs, targets)]
+        n = len(samples) * self.compiled.terms     # the mean is over every term
+        scale = 1.0 / n if n > 1 else 1.0
+        try:
+            result = self.function(values, samples, scale)
+        except (ArithmeticError, ValueError, TypeError):
+            raise Fallback from None
+        if result is None:
+            raise Fallback
+        total, grads, outputs = result
+        return (total * scale if n > 1 else total), grads, (
+            outputs if single else [list(o) for o in outputs])

@@ -139,6 +139,7 @@ class _Trainer:
             raise TypeError(f"{who}: compile=True needs an nn Module (its parameters are what "
                             f"the compiled code differentiates), got {type(model).__name__}")
         self.compile = compile
+        self.compiled = None                 # the compiled code, found at the first step
         if isinstance(loss, str):
             if loss not in LOSSES:
                 raise ValueError(f"{who}: unknown loss {loss!r}; choose one of "
@@ -174,6 +175,8 @@ class _Trainer:
                              "nn.SGD(model.parameters(), lr=...)")
         # grads to zero: the model's, and any other the optimizer updates (a loss's own)
         self.to_zero = self.params + [p for p in self.updated if id(p) not in mine]
+        self.updates_params = len(self.updated) == len(self.params) and all(
+            a is b for a, b in zip(self.updated, self.params))     # the same, in order
 
     def step(self, inputs: list, targets: list) -> StepResult:
         """forward over the batch, loss (+ l2 * sum(p*p)), zero_grad, backward, optimizer.step.
@@ -189,16 +192,45 @@ class _Trainer:
                 gc.enable()
 
     def _step(self, inputs: list, targets: list) -> StepResult:
-        if self.compile:                      # the model as compiled code (nn/_compiled.py)
-            from ._compiled import CompiledBatch, Fallback, compiled_model
+        if self.compile:                      # compiled code (nn/_compiled.py)
+            from ._compiled import CompiledBatch, Fallback, FusedLoss, compiled_step
             try:
-                batch = CompiledBatch(compiled_model(self.model, self.params, inputs,
-                                                     self.who), inputs)
-                return self._run(inputs, targets, batch)
+                compiled = self.compiled
+                if compiled is None:          # once per fit (or train_step call)
+                    compiled = self.compiled = compiled_step(
+                        self.model, self.params, self.loss, inputs, targets, self.who)
+                if isinstance(compiled, FusedLoss):     # the model and the loss, one function
+                    return self._run_fused(compiled, inputs, targets)
+                return self._run(inputs, targets, CompiledBatch(compiled, inputs))
             except Fallback:                  # trouble: the engine redoes it, and says what
                 for p in self.to_zero:
                     p.grad = 0.0
         return self._run(inputs, targets)
+
+    def _run_fused(self, fused, inputs: list, targets: list) -> StepResult:
+        """The step with the loss compiled too: the grads come as numbers (no graph at all);
+        the l2 penalty alpha * (p0*p0 + p1*p1 + ...) and its grad 2 alpha p are added on
+        floats, in the engine's order. Any trouble raises Fallback (the engine redoes it)."""
+        from ._compiled import Fallback
+        params = self.params
+        values = [p.data for p in params]
+        loss, grads, outputs = fused.run(values, inputs, targets)
+        if self.l2:
+            alpha, total = self.l2, values[0] * values[0]
+            for v in values[1:]:
+                total = total + v * v
+            loss = loss + alpha * total
+            grads = [g + v * alpha + v * alpha for g, v in zip(grads, values)]
+            if not _finite(grads):
+                raise Fallback
+        if not math.isfinite(loss):
+            raise Fallback
+        for p, g in zip(params, grads):
+            p.grad = g
+        for p in self.to_zero[len(params):]:    # an optimizer's own extra parameters
+            p.grad = 0.0
+        self._update(values if self.updates_params else None)
+        return StepResult(loss, outputs)
 
     def _run(self, inputs: list, targets: list, batch=None) -> StepResult:
         model, optimizer = self.model, self.optimizer
@@ -230,7 +262,15 @@ class _Trainer:
         if not _finite([p.grad for p in updated]):
             bad = next(p for p in updated if not math.isfinite(p.grad))
             self._diverged(f"the gradient of {_name(bad)} became {bad.grad}")
-        before = [p.data for p in updated]
+        self._update()
+        return StepResult(value.data, numbers_)
+
+    def _update(self, before: list[float] | None = None) -> None:
+        """optimizer.step(); an update to inf or nan puts back the parameters as they were
+        (`before`: their numbers, if the caller has them) and raises TrainingDiverged."""
+        optimizer, updated = self.optimizer, self.updated
+        if before is None:
+            before = [p.data for p in updated]
         try:
             optimizer.step()
         except UndefinedMathError as error:         # a Value refused an update to inf or nan
@@ -245,7 +285,6 @@ class _Trainer:
             for p, x in zip(updated, before):       # keep the parameters of the last good step
                 p.data = x
             self._diverged(reason)
-        return StepResult(value.data, numbers_)
 
     def _message(self, reason: str) -> tuple[str, str]:
         lr = getattr(self.optimizer, "lr", None)
@@ -285,8 +324,8 @@ def train_step(model: Callable, optimizer: Optimizer, inputs: Sequence, targets:
     numbers (the graph is freed at once). `loss`: a name as in fit(), or a function
     (predictions, targets) -> Value. A loss, output, gradient or update that is nan or
     infinite raises TrainingDiverged, and the model keeps the parameters it had.
-    compile=True: the model's forward and backward run as compiled Python (as in fit), compiled
-    on the first call for this model and reused.
+    compile=True: the step runs as compiled Python (as in fit), compiled on the first call for
+    this model and reused while the model is unchanged.
     """
     inputs, targets = examples(inputs, targets, "train_step")
     return _Trainer(model, optimizer, loss, l2, "train_step", compile).step(inputs, targets)
@@ -330,9 +369,15 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
     TrainingDiverged (its `.history` holds the epochs before, with `diverged` set).
 
     compile=True: the model is traced once and its forward and backward pass run as generated
-    straight-line Python (autograd.compile), reused for every example; the loss still runs on
-    the engine, so the history is the interpreted one's to rounding, many times faster. A
-    model whose graph changes with its input (an `if` on x.data, dropout) is refused.
+    straight-line Python (autograd.compile), reused for every example: the history is the
+    interpreted one's to rounding, many times faster. A built-in loss (each is a mean of
+    per-example terms) is compiled with the model into one function over a batch; any other
+    loss (a function of yours, or "bce", whose log is clamped by an `if` on the data) runs on
+    the engine, on the compiled model's outputs. The compiled code is reused while the model
+    keeps its parameters and, in every module, its type, mode and plain settings (an
+    activation, a number it stores); a change there compiles anew. A model whose graph
+    changes with its input (an `if` on x.data) or by chance (Dropout in training mode) is
+    refused. Not seen: a forward that reads a global, or branches on a parameter's data.
     """
     X, y = examples(X, y, "fit")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
