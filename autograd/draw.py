@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .engine import Value, local_derivatives, topological_order
-from .text import node_names, value_text
+from .text import constant_text, node_names, value_text
 from .text import visible as _visible
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _record(fields: list[str]) -> str:
 def _op_text(node: Value) -> str:
     exponent = getattr(node.local, "exponent", None)
     if node.op == "**" and exponent is not None and len(node.parents) == 1:
-        return f"** {value_text(exponent)}"
+        return f"** {constant_text(exponent)}"        # as written: ** 2, ** 0.5
     return node.op
 
 

@@ -644,8 +644,10 @@ def _compared(other):
     """What a Value is compared with: another Value's data, a real number, or NotImplemented."""
     if isinstance(other, Value):
         return other._data
-    if isinstance(other, numbers.Real) and not isinstance(other, bool):
+    if type(other) in (float, int):
         return other
+    if isinstance(other, numbers.Real) and not isinstance(other, bool):   # NumPy's, Fraction:
+        return int(other) if isinstance(other, numbers.Integral) else float(other)   # a bool
     return NotImplemented
 
 

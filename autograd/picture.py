@@ -124,6 +124,7 @@ class Graph(graphviz.Digraph):
         """Save the DOT text, write the picture beside it (filename + '.svg'), return the
         picture's path: graphviz's render(); SVG and PNG come from chainrule's renderers
         (written in one step), other formats from system Graphviz."""
+        given = outfile                          # graphviz's own render() joins directory
         if outfile is not None:
             outfile = Path(outfile)
             if format is None:
@@ -138,7 +139,7 @@ class Graph(graphviz.Digraph):
             return _system_graphviz(format, lambda: super(Graph, self).render(
                 filename, directory=directory, view=view, cleanup=cleanup, format=format,
                 renderer=renderer, formatter=formatter, neato_no_op=neato_no_op, quiet=quiet,
-                quiet_view=quiet_view, outfile=outfile, engine=engine,
+                quiet_view=quiet_view, outfile=given, engine=engine,
                 raise_if_result_exists=raise_if_result_exists,
                 overwrite_source=overwrite_source))
         if outfile is not None and filename is None:

@@ -107,6 +107,15 @@ def _as_numbers(output):
     return output
 
 
+def _parameters(model) -> list[Value]:
+    """The model's parameters: a Module's, or what a model of your own returns from its
+    parameters() method (as micrograd's classes have); none for a plain function."""
+    if isinstance(model, Module):
+        return model.parameters()
+    method = getattr(model, "parameters", None)
+    return list(method()) if callable(method) else []
+
+
 def _flat(numbers_: list) -> list[float]:
     flat = []
     for x in numbers_:
@@ -154,10 +163,13 @@ class _Trainer:
             raise TypeError(f"{who}: optimizer must be an nn optimizer such as "
                             f"nn.SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
         self.model, self.optimizer = model, optimizer
-        self.params = model.parameters() if isinstance(model, Module) else []
+        self.params = _parameters(model)
+        if self.l2 and not self.params:
+            raise ValueError(f"{who}: l2 adds l2 * sum(p * p) over the model's parameters, and "
+                             f"this {type(model).__name__} has no parameters() to give them")
         mine = {id(p) for p in self.params}
         self.updated = list(optimizer.params)       # what optimizer.step() changes
-        if isinstance(model, Module) and not any(id(p) in mine for p in self.updated):
+        if self.params and not any(id(p) in mine for p in self.updated):
             raise ValueError(f"{who}: the optimizer holds none of this model's parameters (was "
                              "it made for another model?); make it from this one: "
                              "nn.SGD(model.parameters(), lr=...)")
@@ -378,9 +390,10 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
     if classify is not None and not isinstance(classify, bool):
         raise TypeError(f"fit: classify must be True, False or None, got {classify!r}")
     if optimizer is None:
-        params = model.parameters() if isinstance(model, Module) else []
+        params = _parameters(model)
         if not params:
-            raise ValueError("fit: the model has no parameters to train")
+            raise ValueError("fit: the model has no parameters to train (give it a "
+                             "parameters() method, or pass optimizer=...)")
         optimizer = Adam(params, lr=0.01)
     trainer = _Trainer(model, optimizer, loss, l2, "fit", compile)
     rates = _rates(schedule, epochs)

@@ -162,6 +162,15 @@ def test_comparisons_and_conversions_use_data():
         _ = a < "2"
     with pytest.raises(TypeError):
         _ = a < True                            # a bool is not a number here, as in Value()
+    from fractions import Fraction
+
+    # any real number: the result is always a bool (never NumPy's)
+    assert (a < Fraction(3, 2), a <= Fraction(3, 2)) == (False, True)
+    np = pytest.importorskip("numpy")
+    for number in (np.float64(2.0), np.float32(2.0), np.int64(2), Fraction(2)):
+        results = (a < number, a > number, number > a, a <= number, number <= b)
+        assert results == (True, False, True, True, True)
+        assert all(type(r) is bool for r in results[:2] + results[3:4]), number
 
 
 def test_equality_and_hash_stay_by_identity():

@@ -219,6 +219,35 @@ def test_train_step_is_exactly_the_hand_written_step():
     assert isinstance(result, nn.StepResult) and all(type(o) is float for o in outputs)
 
 
+class MicrogradStyle:
+    """A model as micrograd's lecture writes one: no nn.Module, __call__ and parameters()."""
+
+    def __init__(self, seed):
+        twin = nn.MLP(2, [4, 1], seed=seed)
+        self.call, self.params = twin, twin.parameters()
+
+    def __call__(self, x):
+        return self.call(x)
+
+    def parameters(self):
+        return self.params
+
+
+def test_train_step_and_fit_take_a_model_of_your_own_with_parameters():
+    # l2 was silently left out for such a model, and fit() said it had no parameters
+    X, y = nn.data.moons(12, noise=0.1, seed=2)
+    y = [2 * t - 1 for t in y]
+    model, twin = MicrogradStyle(5), nn.MLP(2, [4, 1], seed=5)
+    result = nn.train_step(model, nn.SGD(model.parameters(), lr=0.3), X, y, loss="hinge",
+                           l2=1e-3)
+    loss = nn.hinge_loss([twin(x) for x in X], y) + nn.l2_penalty(twin.parameters(), 1e-3)
+    assert result.loss == loss.data
+    history = nn.fit(MicrogradStyle(5), X, y, loss="hinge", epochs=2, progress=False)
+    assert len(history.loss) == 2
+    with pytest.raises(ValueError, match="has no parameters"):
+        nn.train_step(lambda x: x[0] * 2.0, nn.SGD(model.parameters(), lr=0.1), X, y, l2=0.1)
+
+
 def test_train_step_outputs_of_a_multi_output_model_are_lists_of_numbers():
     model = nn.MLP(3, [4, 3], seed=0)
     result = nn.train_step(model, nn.Adam(model.parameters(), lr=0.01),

@@ -372,12 +372,21 @@ def test_graphviz_calls_keep_the_time_limit(fake_dot):
 
 
 @needs_dot
-def test_other_formats_go_to_system_graphviz(tmp_path):
+def test_other_formats_go_to_system_graphviz(tmp_path, monkeypatch):
     graph = neuron_graph()
     assert graph.pipe(format="pdf").startswith(b"%PDF")
     assert graph.pipe(format="plain", encoding="utf-8").startswith("graph ")
     path = graph.render(directory=tmp_path, format="pdf")
     assert path.endswith("backprop.gv.pdf") and os.path.getsize(path) > 0
+    # with the graph's (relative) directory set, outfile lands where graphviz puts it
+    monkeypatch.chdir(tmp_path)
+    plain = graphviz.Digraph(directory="plain", body=["a -> b"])
+    graph.directory = "ours"
+    for suffix in (".pdf", ".png", ".svg"):
+        theirs = plain.render(outfile=f"out{suffix}")
+        ours = graph.render(outfile=f"out{suffix}")
+        assert os.path.relpath(ours, "ours") == os.path.relpath(theirs, "plain")
+        assert os.path.getsize(ours) > 0
 
 
 def test_other_layout_engines_draw_too():
