@@ -8,7 +8,25 @@ import numbers
 
 from autograd import Value
 
-__all__ = ["examples", "as_list"]
+__all__ = ["examples", "as_list", "real_number", "whole_number"]
+
+
+def real_number(x) -> float | None:
+    """x as a float if it is a real number (an int, a float, a NumPy scalar, a Fraction; not a
+    bool): +-inf for one beyond the float range. None for anything else."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return None
+    try:
+        return float(x)
+    except OverflowError:                     # 10**400, Fraction(10**400, 3)
+        return math.inf if x > 0 else -math.inf
+
+
+def whole_number(x) -> int | None:
+    """x as an int if it is a whole number (an int or a NumPy integer; not a bool), else None."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        return None
+    return int(x)
 
 
 def as_list(data, name: str, who: str) -> list:
@@ -54,7 +72,11 @@ def _checked(item, where: str, who: str):
                              "(about 1.8e308); scale the data down") from None
         return int(item)
     if isinstance(item, numbers.Real):
-        number = float(item)
+        try:
+            number = float(item)
+        except OverflowError:                 # a Fraction beyond the float range
+            raise ValueError(f"{who}: {where} = {_short(item)} is beyond the float range "
+                             "(about 1.8e308); scale the data down") from None
         if not math.isfinite(number):
             raise _not_finite(number, where, who)
         return number

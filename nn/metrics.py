@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from autograd import Value, no_grad
 
-from ._examples import examples
+from ._examples import examples, real_number
 from .module import in_mode
 
 __all__ = ["accuracy", "predicted_class", "default_threshold"]
@@ -49,10 +49,10 @@ def default_threshold(model, threshold: float | None = None) -> float:
     """`threshold` if given; else 0.5 for a model whose output is a probability (an MLP with a
     sigmoid output), 0 for a score."""
     if threshold is not None:
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-                or not math.isfinite(threshold):
+        number = real_number(threshold)      # NumPy scalars too; 10**400 is beyond the range
+        if number is None or not math.isfinite(number):
             raise ValueError(f"threshold must be a finite number, got {threshold!r}")
-        return float(threshold)
+        return number
     return 0.5 if getattr(model, "output_activation", None) == "sigmoid" else 0.0
 
 

@@ -8,12 +8,15 @@ import math
 import numbers
 import os
 import random
+import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from autograd import Value
 from autograd._files import write_atomically
+
+from ._examples import whole_number
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "Residual", "save", "load",
            "ACTIVATIONS", "INITS"]
@@ -316,9 +319,9 @@ def _activation(activation, nonlin) -> str:
 
 
 def _check_size(name: str, n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if whole_number(n) is None or n < 1:                    # an int, or a NumPy integer
         raise ValueError(f"{name} must be a positive int, got {n!r}")
-    return n
+    return whole_number(n)
 
 
 class _Inputs(list):
@@ -689,7 +692,7 @@ def load(module: Module, path: str | os.PathLike) -> Module:
     """
     path = _check_path("load", path)
     limit = _size_limit(module)
-    with open(path, "rb") as file:
+    with _open_file(path) as file:
         size = os.fstat(file.fileno()).st_size
         content = file.read(limit + 1) if size <= limit else b""
     if size > limit or len(content) > limit:
@@ -720,6 +723,20 @@ def load(module: Module, path: str | os.PathLike) -> Module:
     for p, number in updates:
         p.data = number
     return module
+
+
+def _open_file(path: str):
+    """The file at `path`, open for reading, if it is a regular file: a FIFO, a device or a
+    terminal is refused (opened without waiting: reading a FIFO nobody writes would block)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ValueError(f"load: {path!r} is not a regular file (a FIFO, a device or a "
+                             "folder); give the path of a file written by nn.save")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def _compare_settings(path: str, modules, module: Module, saved: str) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from autograd import Value, no_grad
 
+from ._examples import real_number
+
 __all__ = ["Optimizer", "SGD", "Adam", "RMSProp", "Adagrad", "clip_grad_norm"]
 
 
@@ -17,12 +19,13 @@ def _check(name: str, value: float, low: float = 0.0, high: float = math.inf,
            open_high: bool = False) -> float:
     """value as a float if it is a finite number in [low, high] (or [low, high)), else a
     ValueError naming the setting."""
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
-          and math.isfinite(value) and (low <= value < high if open_high else low <= value <= high))
+    number = real_number(value)           # NumPy scalars too; 10**400 is beyond the range
+    ok = (number is not None and math.isfinite(number)
+          and (low <= number < high if open_high else low <= number <= high))
     if not ok:
         upper = "" if high == math.inf else (f" and < {high}" if open_high else f" and <= {high}")
         raise ValueError(f"invalid {name}: {value!r} (must be a finite number >= {low}{upper})")
-    return float(value)
+    return number
 
 
 class Optimizer:

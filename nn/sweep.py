@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Sequence
 
+from ._examples import real_number
 from .module import Module
 from .optim import SGD
 from .train import History, TrainingDiverged, fit
@@ -75,10 +75,10 @@ def _check_rates(lrs) -> list[float]:
         raise ValueError("lr_sweep: lrs is empty; give the learning rates to try, e.g. "
                          "[0.001, 0.01, 0.1, 1.0]")
     for lr in rates:
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (
-                math.isfinite(lr) and lr > 0):
+        number = real_number(lr)
+        if number is None or not (math.isfinite(number) and number > 0):
             raise ValueError(f"lr_sweep: every learning rate must be a finite number > 0, "
                              f"got {lr!r}")
     if len(set(rates)) != len(rates):
         raise ValueError(f"lr_sweep: a learning rate is listed twice in {rates}")
-    return [float(lr) for lr in rates]
+    return [real_number(lr) for lr in rates]

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from autograd import UndefinedMathError, Value, no_grad
 
 from . import losses
-from ._examples import examples
+from ._examples import examples, real_number, whole_number
 from .gradients import layer_norms, weight_groups
 from .metrics import default_threshold, is_correct
 from .module import Module, in_mode, set_mode
@@ -151,10 +151,10 @@ class _Trainer:
         else:
             raise TypeError(f"{who}: loss must be a name or a function, "
                             f"got {type(loss).__name__}")
-        if isinstance(l2, bool) or not isinstance(l2, numbers.Real) or not (
-                math.isfinite(l2) and l2 >= 0):
+        number = real_number(l2)
+        if number is None or not (math.isfinite(number) and number >= 0):
             raise ValueError(f"{who}: l2 must be a finite number >= 0, got {l2!r}")
-        self.l2 = float(l2)
+        self.l2 = number
         if isinstance(optimizer, type):
             raise TypeError(f"{who}: optimizer must be an optimizer object, got the class "
                             f"{optimizer.__name__}; write {optimizer.__name__}"
@@ -380,13 +380,15 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
     refused. Not seen: a forward that reads a global, or branches on a parameter's data.
     """
     X, y = examples(X, y, "fit")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+    if whole_number(epochs) is None or epochs < 0:          # an int, or a NumPy integer
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    epochs = whole_number(epochs)
     n = len(X)
     if batch_size is None:
         batch_size = n
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if whole_number(batch_size) is None or batch_size < 1:
         raise ValueError(f"fit: batch_size must be a positive int or None, got {batch_size!r}")
+    batch_size = whole_number(batch_size)
     if classify is not None and not isinstance(classify, bool):
         raise TypeError(f"fit: classify must be True, False or None, got {classify!r}")
     if optimizer is None:
@@ -508,11 +510,11 @@ def _rates(schedule, epochs: int) -> list[float] | None:
     rates = []
     for epoch in range(epochs):
         lr = schedule(epoch)
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (
-                math.isfinite(lr) and lr >= 0):
+        number = real_number(lr)
+        if number is None or not (math.isfinite(number) and number >= 0):
             raise ValueError(f"fit: schedule({epoch}) returned {lr!r}; a learning rate must be "
                              "a finite number >= 0 (nothing was trained)")
-        rates.append(float(lr))
+        rates.append(number)
     return rates
 
 

@@ -394,15 +394,15 @@ def test_a_file_larger_than_the_model_can_need_is_refused_unread(tmp_path, monke
     with open(huge, "wb") as file:
         file.truncate(2 * 1024 ** 3)                       # 2 GB, sparse: nothing on disk
     reads = []
-    real_open = open
+    real_fdopen = os.fdopen
 
-    def watching_open(*args, **kwargs):
-        handle = real_open(*args, **kwargs)
+    def watching_fdopen(*args, **kwargs):       # load opens the file as a descriptor first
+        handle = real_fdopen(*args, **kwargs)
         real_read = handle.read
         handle.read = lambda *a: reads.append(a) or real_read(*a)
         return handle
 
-    monkeypatch.setattr("builtins.open", watching_open)
+    monkeypatch.setattr(os, "fdopen", watching_fdopen)
     before = weights(model)
     with pytest.raises(ValueError, match=r"huge.json' is larger \(2,147,483,648 bytes or more\) "
                                          r"than any file saved from this model"):
@@ -473,6 +473,17 @@ def test_a_model_saved_with_another_activation_is_refused_and_another_init_warns
     with pytest.raises(ValueError, match=r"at the model's 'head' \(activation 'tanh' there, "
                                          r"'sigmoid' here\)"):
         nn.load(Custom("sigmoid"), path)
+
+
+def test_a_fifo_or_a_device_is_refused_without_waiting(tmp_path):
+    model = nn.MLP(2, [1], seed=0)
+    before = weights(model)
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)                              # nobody writes it: reading it would block
+    for path in (fifo, "/dev/zero", tmp_path):
+        with pytest.raises(ValueError, match="is not a regular file"):
+            nn.load(model, path)
+    assert weights(model) == before
 
 
 def test_a_version_1_file_still_loads(tmp_path):

@@ -2,6 +2,7 @@
 rate changed on the way), clip_grad_norm against torch.nn.utils.clip_grad_norm_, and semantics."""
 
 import math
+from fractions import Fraction
 
 import pytest
 
@@ -145,6 +146,20 @@ def test_a_step_builds_no_graph_and_zero_grad_resets(name):
 def test_bad_settings_are_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call([Value(1.0)])
+
+
+@pytest.mark.parametrize("make", [
+    lambda p, x: nn.SGD(p, lr=x), lambda p, x: nn.SGD(p, lr=0.1, momentum=x),
+    lambda p, x: nn.Adam(p, lr=0.1, eps=x), lambda p, x: nn.RMSProp(p, lr=0.1, alpha=x),
+    lambda p, x: nn.Adagrad(p, lr=0.1, lr_decay=x), lambda p, x: nn.clip_grad_norm(p, x),
+])
+def test_settings_take_numpy_numbers_and_refuse_ints_beyond_floats(make):
+    numpy = pytest.importorskip("numpy")
+    for number in (numpy.float32(0.5), numpy.float64(0.5), numpy.int64(1), Fraction(1, 2)):
+        make([Value(1.0)], number)                  # a real number of any kind is taken
+    for number in (10 ** 400, numpy.float64("inf"), numpy.bool_(True), "0.5"):
+        with pytest.raises(ValueError, match="invalid"):
+            make([Value(1.0)], number)
 
 
 def test_the_learning_rate_setter_checks_its_value():

@@ -4,6 +4,7 @@ seeded, schedules apply, XOR is learnt, progress shows (or not) and never crashe
 import io
 import math
 import sys
+from fractions import Fraction
 
 import pytest
 
@@ -351,6 +352,29 @@ def test_bad_learning_rates_l2_and_schedules_are_refused_before_training():
     for l2 in (-1e-4, float("nan"), float("inf")):
         assert_refused_and_unchanged(model, ValueError, "l2 must be a finite number >= 0", X, y,
                                      l2=l2)
+
+
+def test_settings_beyond_the_float_range_are_refused_and_numpy_numbers_taken():
+    numpy = pytest.importorskip("numpy")
+    X, y = [[1.0], [2.0]], [1.0, 2.0]
+    model = nn.MLP(1, [1], seed=0)
+    assert_refused_and_unchanged(model, ValueError, "l2 must be a finite number", X, y,
+                                 l2=10 ** 400)
+    assert_refused_and_unchanged(model, ValueError, r"schedule\(0\) returned 1000", X, y,
+                                 schedule=lambda epoch: 10 ** 400)
+    assert_refused_and_unchanged(model, ValueError, "threshold must be a finite number", X,
+                                 [0, 1], loss="bce_with_logits", threshold=10 ** 400)
+    assert_refused_and_unchanged(model, ValueError, r"X\[0\]\[0\] = .* is beyond the float",
+                                 [[Fraction(10 ** 400, 3)], [1.0]], y)
+    with pytest.raises(ValueError, match="threshold must be a finite number"):
+        nn.accuracy(model, X, [0, 1], threshold=10 ** 400)
+    # NumPy integers and floats where Python's would do
+    history = nn.fit(model, numpy.array(X), numpy.array(y), epochs=numpy.int64(2),
+                     batch_size=numpy.int64(1), l2=numpy.float32(0.001), progress=False,
+                     schedule=lambda epoch: numpy.float64(0.01))
+    assert len(history.loss) == 2 and history.lr == [0.01, 0.01]
+    assert nn.accuracy(model, X, [0, 1], threshold=numpy.float32(0.5)) in (0.0, 0.5, 1.0)
+    assert len(nn.MLP(numpy.int64(2), [numpy.int64(3), 1]).parameters()) == 13
 
 
 def test_an_optimizer_over_another_models_parameters_is_refused():
