@@ -5,6 +5,7 @@ text), laid out the same way on every slide of a deck so that nothing moves betw
 from __future__ import annotations
 
 import io
+import numbers
 import re
 import struct
 import xml.etree.ElementTree as ET
@@ -52,9 +53,11 @@ def check_size(size) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ValueError(f"slides: size must be (width, height) in pixels, such as "
                          f"(1920, 1080), got {size!r}") from None
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height)):
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+               for v in (width, height)):
         raise ValueError(f"slides: size must be whole pixels, such as (1920, 1080), "
                          f"got {size!r}")
+    width, height = int(width), int(height)            # a NumPy integer too
     if width < SMALLEST[0] or height < SMALLEST[1] or width > 8192 or height > 8192:
         raise ValueError(f"slides: size {width}x{height} is outside what a picture of a slide "
                          f"can be ({SMALLEST[0]}x{SMALLEST[1]} to 8192x8192 pixels)")
@@ -106,10 +109,17 @@ class _Measure:
         return lines
 
     def _fit(self, text: str, size: float, width: float) -> int:
-        cut = len(text) - 1
-        while cut > 1 and self.width(text[:cut], size) > width:
-            cut -= 1
-        return cut
+        """The longest cut (1 to len - 1) whose text[:cut] fits `width` (1 if none does):
+        found by halving, so that a label thousands of characters long is measured a few
+        dozen times, not once per character."""
+        low, high = 1, len(text) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.width(text[:middle], size) <= width:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
     def fit_line(self, text: str, size: float, width: float) -> str:
         """`text` on one line: itself if it fits, else cut and ended with an ellipsis."""

@@ -552,11 +552,17 @@ def slides(root: Value, path: str | os.PathLike | None = None, title: str | None
     Pictures (PDF, PNG, GIF) need Pillow: pip install 'chainrule[handouts]'. Any other
     suffix is refused. Files are written in one step: a failure leaves nothing half-written.
     Returns the path written (or the Stepper)."""
+    from . import handouts
+    size = handouts.check_size(size)      # checked for every output, used by the pictures
     if path is None:
         from .stepper import stepper
         return stepper(root, title=title, backend=backend, max_nodes=max_nodes,
                        rankdir=rankdir)
-    name = os.fspath(path)
+    name = os.fsdecode(path)              # a str, bytes or Path name, as open() takes
+    if not name:                          # Path("") is "." : never the current folder unasked
+        raise ValueError("slides: the path is empty; give a file name (backprop.html, .pdf, "
+                         ".gif), a folder ending in / for PNG frames, or no path for a "
+                         "stepper in the notebook")
     folder = name.endswith(("/", os.sep)) or Path(name).is_dir()
     suffix = Path(name).suffix.lower()
     if not folder and suffix not in HTML and suffix not in PICTURES:
@@ -570,8 +576,6 @@ def slides(root: Value, path: str | os.PathLike | None = None, title: str | None
                                rankdir=rankdir)
         write_atomically(path, document.encode("utf-8"))
         return path
-    from . import handouts
-    size = handouts.check_size(size)                     # before any work: what is wrong
     handouts.check_pillow()
     if folder:
         check_folder(path)

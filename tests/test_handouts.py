@@ -194,6 +194,24 @@ def test_an_unknown_suffix_or_size_is_refused_and_nothing_is_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_size_is_checked_for_every_output_and_takes_numpy_integers(tmp_path):
+    import numpy as np
+    for name in ("x.html", None):               # unused there, but a wrong size is still wrong
+        with pytest.raises(ValueError, match="size"):
+            slides(neuron(), name and tmp_path / name, backend="dot", size=(-1, 0))
+    path = slides(neuron(), tmp_path / "x.gif", backend="dot", size=np.array([640, 360]))
+    assert Image.open(path).size == SMALL
+
+
+def test_an_empty_path_is_refused_and_a_bytes_path_is_a_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="path is empty"):
+        slides(neuron(), "", backend="dot", size=SMALL)      # not frames in the current folder
+    assert list(tmp_path.iterdir()) == []
+    assert slides(neuron(), b"x.gif", backend="dot", size=SMALL).resolve() == tmp_path / "x.gif"
+    assert Image.open(tmp_path / "x.gif").format == "GIF"
+
+
 def test_without_pillow_the_error_names_the_extra(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "PIL", None)            # as if Pillow were missing
     for name in ("x.pdf", "x.gif", "frames/"):
@@ -275,6 +293,21 @@ def test_labels_that_are_markup_or_unprintable_are_drawn_as_written(tmp_path):
     text = "".join(ET.fromstring(frames[0]).itertext())
     assert "<b>&amp;" in text and "bell\\x07\\ud800" in text
     assert slides(x * y, tmp_path / "odd.gif", backend="dot", size=SMALL).exists()
+
+
+def test_a_very_long_label_is_cut_with_few_measurements(monkeypatch):
+    """Cutting a line to fit halves the length: a few dozen measurements per line, not one per
+    character (a 3000-character label took minutes)."""
+    from autograd import handouts
+    calls = []
+    width = handouts._Measure.width
+    monkeypatch.setattr(handouts._Measure, "width",
+                        lambda self, text, size: calls.append(len(text)) or width(self, text, size))
+    x = Value(1.5, "L" * 3000)
+    frames = frame_svgs(deck(x * x, backend="dot"), SMALL)
+    text = "".join(ET.fromstring(frames[0]).itertext())
+    assert "LLLL" in text
+    assert len(calls) < 30_000          # one per character: hundreds of thousands
 
 
 def test_pictures_change_no_grad(tmp_path):
