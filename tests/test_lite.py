@@ -4,11 +4,8 @@ bottom in the browser's Python (Pyodide). Their outputs must hold the numbers st
 notebooks (from CPython) to 1e-12 relative, and 02's graphs must be SVG drawn in the browser.
 Notebook 03 runs too: offline its matplotlib pictures become a notice, its numbers stay."""
 
-import html
 import json
-import math
 import os
-import re
 import subprocess
 import sys
 import threading
