@@ -1004,9 +1004,12 @@ def _input_labels(f: Callable, inputs: Sequence) -> list[str]:
 
 
 def _numbers(inputs: Sequence, who: str) -> list[float]:
+    """The inputs as floats, each refused as the engine's Value() refuses it: the same
+    UndefinedMathError for nan, inf or an int beyond the float range; a TypeError for a
+    non-number."""
     values = []
     for i, x in enumerate(inputs):
-        number = engine._as_number(x.data if isinstance(x, Value) else x)
+        number = engine._real(x.data if isinstance(x, Value) else x, "Value()")
         if number is None:
             raise TypeError(f"{who}: input {i + 1} must be a number or a Value, "
                             f"got {type(x).__name__}: {x!r}")

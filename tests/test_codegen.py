@@ -306,6 +306,23 @@ def test_bad_inputs_get_the_engines_errors():
     assert fn(3, 2) == (6.0, (2.0, 3.0))                       # ints are numbers
 
 
+@pytest.mark.parametrize("bad", [10 ** 400, -10 ** 400, math.inf, math.nan],
+                         ids=["huge-int", "minus-huge-int", "inf", "nan"])
+def test_a_number_no_float_holds_gets_the_engines_error_everywhere(bad):
+    # an int beyond the float range: the engine's UndefinedMathError, never an OverflowError,
+    # whether it comes as an input to the compiled function, an example or a check point
+    f = lambda x, y: x * y
+    with pytest.raises(UndefinedMathError) as theirs:
+        engine_result(f, [bad, 2.0])
+    fn = compile_graph(f, 1.0, 2.0)
+    for attempt in (lambda: fn(bad, 2.0), lambda: fn(2, bad), lambda: fn.interpreted(bad, 2.0),
+                    lambda: compile_graph(f, bad, 2.0),
+                    lambda: compile_graph(f, 1.0, 2.0, check=(bad, 2.0))):
+        with pytest.raises(UndefinedMathError) as ours:
+            attempt()
+        assert str(ours.value) == str(theirs.value)
+
+
 def test_f_must_return_a_value():
     with pytest.raises(CompileError, match="must return a Value"):
         compile_graph(lambda x: [x, x], 1.0)
