@@ -477,6 +477,21 @@ def test_hessian_and_hvp_errors():
     assert hessian(lambda x: x * x, [Value(3.0)]) == [[2.0]]
 
 
+@pytest.mark.parametrize("vector", [1.0, None, Value(1.0), 3])
+def test_hvp_refuses_a_vector_that_is_not_a_sequence_by_name(vector):
+    with pytest.raises(TypeError, match=r"hvp\(f, inputs, vector\): vector is a sequence"):
+        hvp(lambda x: x * x * x, [1.0], vector)
+    with pytest.raises(TypeError, match=r"hessian\(f, inputs\): inputs is a sequence"):
+        hessian(lambda x: x * x * x, vector)
+
+
+@pytest.mark.parametrize("v", [10 ** 400, -10 ** 400, math.inf, float("nan"), True, "1"],
+                         ids=["huge-int", "minus-huge-int", "inf", "nan", "bool", "str"])
+def test_hvp_refuses_a_vector_entry_no_float_holds_by_name(v):
+    with pytest.raises(TypeError, match=r"vector\[1\] must be a finite real number"):
+        hvp(lambda x, y: x * x * y, [1.0, 2.0], [1.0, v])
+
+
 # ---------------------------------------------------------------------------------------------
 # Against PyTorch: every op's second and third derivatives, and random graphs
 
