@@ -1162,6 +1162,11 @@ class Compiled:
             except UndefinedMathError as caught:      # outside f's domain: try another point
                 error = caught
                 continue
+            except CompileError as caught:            # no Value there: f's control flow
+                raise GraphChangedError(
+                    f"compile(check=...): f builds a graph at {values} but not at {second} "
+                    f"({caught}): its Python control flow depends on the data, so one "
+                    "compiled function cannot serve every input") from caught
             if functions != self._generated:
                 raise GraphChangedError(
                     f"compile(check=...): f builds a different graph at {second} than at "

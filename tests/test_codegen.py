@@ -344,6 +344,15 @@ def test_check_catches_control_flow_on_the_data():
     compile_graph(lambda x: (x * 3.0).relu(), 1.0, check=True)  # relu is no control flow
 
 
+def test_check_catches_a_function_that_returns_no_value_at_the_second_input():
+    def clipped(x):
+        return max(x, 0.0) * 2.0        # Python's max: x itself at 1.0, the float 0.0 below 0
+    assert compile_graph(clipped, 1.0)(3.0) == (6.0, (2.0,))     # unchecked: frozen branch
+    with pytest.raises(GraphChangedError, match="but not at") as caught:
+        compile_graph(clipped, 1.0, check=True)
+    assert "must return a Value" in str(caught.value)
+
+
 def test_check_moves_to_a_point_inside_the_domain():
     fn = compile_graph(lambda x: x.log(), 2.0, check=True)     # the sign flip leaves the domain
     assert_same(fn(5.0), engine_result(lambda x: x.log(), [5.0]))
