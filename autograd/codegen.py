@@ -28,8 +28,10 @@ inputs, which raises the engine's own UndefinedMathError naming the op and the i
 (or, if the engine does not raise, returns the engine's result). What this misses: a non-finite
 intermediate that a later op maps back to a finite number without passing through one of those
 checked inputs (0.0 * inf would still give nan and be caught; a local derivative folded to the
-constant 0.0 multiplying an infinite upstream gradient is not), and f's own data-dependent
-control flow (see above).
+constant 0.0 multiplying an infinite upstream gradient is not), a value f computes but does
+not use (it is not computed: no error where it alone is undefined; f's own result inside a
+grad() function is the exception: compile(grad(log)) computes log(x) too, and raises for
+x <= 0 as grad(log) does), and f's own data-dependent control flow (see above).
 
 Large graphs: nothing in the generated code nests, so there is no depth limit. A program of
 more than READABLE_LINES statements is written for speed rather than reading (CPython runs a
@@ -60,7 +62,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import count
 
-from . import engine
+from . import engine, functional
 from .engine import UndefinedMathError, Value, topological_order
 from .formula import Symbol
 from .text import constant_text, node_names
@@ -973,16 +975,23 @@ _grad_mode = engine.enable_grad      # build graphs even inside no_grad(): a tra
 
 
 def _trace(f: Callable, values: Sequence[float], labels: Sequence[str]):
+    """f run on leaves: (its result, the leaves, and what the grad() functions f called
+    computed on the way: f's own results, which a derivative's graph may not reach)."""
     leaves = [Value(x, label) for x, label in zip(values, labels)]
-    with _grad_mode():
-        root = f(*leaves)
+    forwards: list[Value] = []
+    token = functional.traced_forwards.set(forwards)
+    try:
+        with _grad_mode():
+            root = f(*leaves)
+    finally:
+        functional.traced_forwards.reset(token)
     if not isinstance(root, Value):
         kind = type(root).__name__
         hint = ("; return one Value (sum several outputs, or compile one function per "
                 "output)" if isinstance(root, (list, tuple)) else "")
         raise CompileError(f"compile(): f must return a Value computed from its inputs, "
                            f"got {kind}{hint}")
-    return root, leaves
+    return root, leaves, [out for out in forwards if out is not root]
 
 
 def _input_labels(f: Callable, inputs: Sequence) -> list[str]:
@@ -1038,8 +1047,10 @@ def _wrt_mask(wrt, labels: list[str]) -> list[bool]:
 
 
 def _build(f, values, labels, wrt, function) -> tuple[_Program, list]:
-    root, leaves = _trace(f, values, labels)
-    program = _Program([root], leaves, wrt, function)
+    root, leaves, forwards = _trace(f, values, labels)
+    # the forwards are computed and checked too (a grad function: f's result, undefined where
+    # f is), though the result does not read them
+    program = _Program([root] + forwards, leaves, wrt, function)
     header = [f"# compiled by chainrule from {_comment_text(_describe(f))}: "
               f"{program.nodes} nodes, {program.backward_lines} backward lines"]
     return program, _write(program, header), (root, leaves)
@@ -1134,7 +1145,7 @@ class Compiled:
     def interpreted(self, *inputs) -> tuple[float, tuple[float, ...]]:
         """The same (value, grads) from the interpreted engine: f traced and backward() run
         on fresh Values. Grads of any Value f reads from outside are left as they were."""
-        root, leaves = _trace(self.f, _numbers(inputs, self.name), self.labels)
+        root, leaves, _ = _trace(self.f, _numbers(inputs, self.name), self.labels)
         order = topological_order(root)
         saved = [(node, node.grad) for node in order]
         try:

@@ -16,6 +16,7 @@ grad(grad(f)) differentiates it again (reverse over reverse).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import math
@@ -25,6 +26,12 @@ from collections.abc import Callable, Sequence
 from .engine import Value, enable_grad, gradients, is_grad_enabled
 
 __all__ = ["grad", "hessian", "hvp", "gradients"]
+
+# compile() of a gradient function collects here the result of f that each grad() computed:
+# the derivative's graph need not contain it (d log(x)/dx = 1/x reads no log), and the
+# compiled code computes it too, so that it is undefined (log of x <= 0) exactly where f is
+traced_forwards: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "chainrule_traced_forwards", default=None)
 
 
 def grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) -> Callable[..., Value]:
@@ -58,6 +65,9 @@ def grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) -> Callable[
         with enable_grad():               # f builds its graph even under no_grad
             out = _output(f(*args, **kwargs), f"grad({title})")
             found = gradients(out, chosen)
+        traced = traced_forwards.get()
+        if traced is not None:            # compile() is tracing: keep f's own result too
+            traced.append(out)
         if not keep:
             found = [Value(slope.data) for slope in found]
         return tuple(found) if several else found[0]

@@ -719,6 +719,28 @@ def test_a_gradient_function_compiles_to_second_derivative_code():
     assert "step" in compiled.source or "1.0 if" in compiled.source
 
 
+@pytest.mark.parametrize("f, inside, outside", [
+    (lambda x: x.log(), 2.0, -0.5),                      # d log/dx = 1/x reads no log
+    (lambda x: x.log() * 3.0 + x, 2.0, 0.0),
+    (lambda x: (x - 1.0).log().relu(), 3.0, 0.5),        # relu' = step(x) reads no relu
+    (lambda x: (x * x - 4.0).log(), 3.0, 1.0),
+], ids=["log", "log-plus", "relu-of-log", "log-of-a-square"])
+@pytest.mark.parametrize("order", [1, 2])
+def test_compiled_gradient_is_undefined_where_f_is(f, inside, outside, order):
+    # the derivative's graph need not contain f's own result: compiled, it is computed all
+    # the same, so the compiled gradient raises the engine's error where f is undefined
+    derivative = f
+    for _ in range(order):
+        derivative = grad(derivative)
+    compiled = autograd.compile(derivative, inside)
+    assert close(compiled(inside)[0], derivative(inside).data)
+    with pytest.raises(UndefinedMathError) as theirs:
+        derivative(outside)
+    with pytest.raises(UndefinedMathError) as ours:
+        compiled(outside)
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_copies_of_a_graph_keep_value_grads_attached():
     x = Value(1.5, "x")
     y = (x * x).tanh()
