@@ -183,7 +183,12 @@ class Value:
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
+        grad = self.grad
+        if isinstance(grad, Value):     # after backward(create_graph=True): its number alone
+            grad = f"Value(data={grad._data!r})"        # (grads of grads can loop)
+        else:
+            grad = repr(grad)
+        return f"Value(data={self._data!r}, grad={grad}{label})"
 
     # -- the arithmetic operators ------------------------------------------------------------
     # Each op computes its value, then names its local derivative, written right below it:

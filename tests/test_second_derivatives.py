@@ -225,6 +225,19 @@ def test_zero_grad_optimizers_and_clipping_read_value_grads_as_numbers():
     assert all(p.grad == 0.0 and type(p.grad) is float for p in model.parameters())
 
 
+def test_repr_of_a_node_whose_grad_is_a_value_shows_its_number():
+    # tanh(x) * relu(x): the tanh node's grad is the relu node and the relu node's the tanh
+    # node (d(a*b)/da = b), so grads lead back to each other: repr must not follow them
+    x = Value(0.5, "x")
+    y = x.tanh() * x.relu()
+    y.backward(create_graph=True)
+    for node in autograd.topological_order(y):
+        assert isinstance(node.grad, Value)
+        assert repr(node).endswith(f"grad=Value(data={node.grad.data!r})"
+                                   + (f", label={node.label!r})" if node.label else ")"))
+        assert str(node) == repr(node)
+
+
 def test_format_and_float_of_a_value():
     v = Value(2.0 / 3.0)
     assert f"{v:.3f}" == "0.667" and f"{v}" == str(v) and float(v) == 2.0 / 3.0
