@@ -499,6 +499,7 @@ class _Program:
             out = name_of[id(node)]
             values = [name_of.get(id(p), "") for p in parents] + [out, upstream]
             if formulas is None:                  # a user local that cannot take symbols
+                _check_count(node)
                 local_name = called.get(id(node.local))
                 if local_name is None:
                     local_name = names.new(f"{node.op}_local")
@@ -549,6 +550,19 @@ class _Program:
 
 
 _LITERALS = {"_inf": math.inf, "-_inf": -math.inf, "_nan": math.nan}
+
+
+def _check_count(node: Value) -> None:
+    """A local derivative the code calls must give one number per operand, as backward()
+    requires (the code reads it by position, and would miss a wrong count)."""
+    try:
+        count = len(node.local(*(p.data for p in node.parents), node.data))
+    except Exception:                      # raises here: the engine says why, when run
+        return
+    if count != len(node.parents):
+        raise CompileError(f"compile(): the local derivative of {node.op} gave {count} "
+                           f"numbers for {len(node.parents)} operand(s) at the traced "
+                           "input, and backward() refuses that; return one per operand")
 
 
 def _order(roots: list[Value]) -> list[Value]:

@@ -254,6 +254,19 @@ def test_define_op_whose_local_takes_no_symbols_is_called():
         assert_same(fn(x, y), engine_result(f, [x, y]))
 
 
+@pytest.mark.parametrize("slopes", [(1.0, 2.0), ()], ids=["two-for-one", "none"])
+def test_a_called_local_giving_the_wrong_count_is_refused_as_backward_refuses_it(slopes):
+    @define_op("miscounted", local=lambda x, out: slopes if x > 0.0 else slopes)   # an `if`
+    def miscounted(x):
+        return 2.0 * x
+
+    f = lambda x: miscounted(x) * x
+    with pytest.raises(TypeError, match="numbers for 1 operands"):
+        engine_result(f, [1.0])
+    with pytest.raises(CompileError, match="miscounted gave .* numbers for 1 operand"):
+        compile_graph(f, 1.0)
+
+
 def test_an_op_with_an_unknown_forward_is_refused():
     local = lambda x, out: (1.0,)
     first = define_op("twin", local=local)(lambda x: x + 1.0)
