@@ -28,8 +28,10 @@ inputs, which raises the engine's own UndefinedMathError naming the op and the i
 (or, if the engine does not raise, returns the engine's result). What this misses: a non-finite
 intermediate that a later op maps back to a finite number without passing through one of those
 checked inputs (0.0 * inf would still give nan and be caught; a local derivative folded to the
-constant 0.0 multiplying an infinite upstream gradient is not), and f's own data-dependent
-control flow (see above).
+constant 0.0 multiplying an infinite upstream gradient is not), a value f computes but does
+not use (it is not computed: no error where it alone is undefined; f's own result inside a
+grad() function is the exception: compile(grad(log)) computes log(x) too, and raises for
+x <= 0 as grad(log) does), and f's own data-dependent control flow (see above).
 
 Large graphs: nothing in the generated code nests, so there is no depth limit. A program of
 more than READABLE_LINES statements is written for speed rather than reading (CPython runs a
@@ -60,7 +62,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import count
 
-from . import engine
+from . import engine, functional
 from .engine import UndefinedMathError, Value, topological_order
 from .formula import Symbol
 from .text import constant_text, node_names
@@ -497,6 +499,7 @@ class _Program:
             out = name_of[id(node)]
             values = [name_of.get(id(p), "") for p in parents] + [out, upstream]
             if formulas is None:                  # a user local that cannot take symbols
+                _check_count(node)
                 local_name = called.get(id(node.local))
                 if local_name is None:
                     local_name = names.new(f"{node.op}_local")
@@ -547,6 +550,19 @@ class _Program:
 
 
 _LITERALS = {"_inf": math.inf, "-_inf": -math.inf, "_nan": math.nan}
+
+
+def _check_count(node: Value) -> None:
+    """A local derivative the code calls must give one number per operand, as backward()
+    requires (the code reads it by position, and would miss a wrong count)."""
+    try:
+        count = len(node.local(*(p.data for p in node.parents), node.data))
+    except Exception:                      # raises here: the engine says why, when run
+        return
+    if count != len(node.parents):
+        raise CompileError(f"compile(): the local derivative of {node.op} gave {count} "
+                           f"numbers for {len(node.parents)} operand(s) at the traced "
+                           "input, and backward() refuses that; return one per operand")
 
 
 def _order(roots: list[Value]) -> list[Value]:
@@ -973,16 +989,23 @@ _grad_mode = engine.enable_grad      # build graphs even inside no_grad(): a tra
 
 
 def _trace(f: Callable, values: Sequence[float], labels: Sequence[str]):
+    """f run on leaves: (its result, the leaves, and what the grad() functions f called
+    computed on the way: f's own results, which a derivative's graph may not reach)."""
     leaves = [Value(x, label) for x, label in zip(values, labels)]
-    with _grad_mode():
-        root = f(*leaves)
+    forwards: list[Value] = []
+    token = functional.traced_forwards.set(forwards)
+    try:
+        with _grad_mode():
+            root = f(*leaves)
+    finally:
+        functional.traced_forwards.reset(token)
     if not isinstance(root, Value):
         kind = type(root).__name__
         hint = ("; return one Value (sum several outputs, or compile one function per "
                 "output)" if isinstance(root, (list, tuple)) else "")
         raise CompileError(f"compile(): f must return a Value computed from its inputs, "
                            f"got {kind}{hint}")
-    return root, leaves
+    return root, leaves, [out for out in forwards if out is not root]
 
 
 def _input_labels(f: Callable, inputs: Sequence) -> list[str]:
@@ -1004,9 +1027,12 @@ def _input_labels(f: Callable, inputs: Sequence) -> list[str]:
 
 
 def _numbers(inputs: Sequence, who: str) -> list[float]:
+    """The inputs as floats, each refused as the engine's Value() refuses it: the same
+    UndefinedMathError for nan, inf or an int beyond the float range; a TypeError for a
+    non-number."""
     values = []
     for i, x in enumerate(inputs):
-        number = engine._as_number(x.data if isinstance(x, Value) else x)
+        number = engine._real(x.data if isinstance(x, Value) else x, "Value()")
         if number is None:
             raise TypeError(f"{who}: input {i + 1} must be a number or a Value, "
                             f"got {type(x).__name__}: {x!r}")
@@ -1035,8 +1061,10 @@ def _wrt_mask(wrt, labels: list[str]) -> list[bool]:
 
 
 def _build(f, values, labels, wrt, function) -> tuple[_Program, list]:
-    root, leaves = _trace(f, values, labels)
-    program = _Program([root], leaves, wrt, function)
+    root, leaves, forwards = _trace(f, values, labels)
+    # the forwards are computed and checked too (a grad function: f's result, undefined where
+    # f is), though the result does not read them
+    program = _Program([root] + forwards, leaves, wrt, function)
     header = [f"# compiled by chainrule from {_comment_text(_describe(f))}: "
               f"{program.nodes} nodes, {program.backward_lines} backward lines"]
     return program, _write(program, header), (root, leaves)
@@ -1131,7 +1159,7 @@ class Compiled:
     def interpreted(self, *inputs) -> tuple[float, tuple[float, ...]]:
         """The same (value, grads) from the interpreted engine: f traced and backward() run
         on fresh Values. Grads of any Value f reads from outside are left as they were."""
-        root, leaves = _trace(self.f, _numbers(inputs, self.name), self.labels)
+        root, leaves, _ = _trace(self.f, _numbers(inputs, self.name), self.labels)
         order = topological_order(root)
         saved = [(node, node.grad) for node in order]
         try:
@@ -1159,6 +1187,11 @@ class Compiled:
             except UndefinedMathError as caught:      # outside f's domain: try another point
                 error = caught
                 continue
+            except CompileError as caught:            # no Value there: f's control flow
+                raise GraphChangedError(
+                    f"compile(check=...): f builds a graph at {values} but not at {second} "
+                    f"({caught}): its Python control flow depends on the data, so one "
+                    "compiled function cannot serve every input") from caught
             if functions != self._generated:
                 raise GraphChangedError(
                     f"compile(check=...): f builds a different graph at {second} than at "

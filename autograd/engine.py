@@ -183,7 +183,12 @@ class Value:
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
+        grad = self.grad
+        if isinstance(grad, Value):     # after backward(create_graph=True): its number alone
+            grad = f"Value(data={grad._data!r})"        # (grads of grads can loop)
+        else:
+            grad = repr(grad)
+        return f"Value(data={self._data!r}, grad={grad}{label})"
 
     # -- the arithmetic operators ------------------------------------------------------------
     # Each op computes its value, then names its local derivative, written right below it:
@@ -853,7 +858,7 @@ def start_backward(root: Value, seed: float = 1.0) -> tuple[list[Value], Saved]:
 
 
 def _check_made_after(node: Value, tick: _Tick, visit: _Tick | None,
-                      written: dict[Value, _Tick]) -> None:
+                      written: dict[Value, _Tick], who: str = "backward") -> None:
     """For a node met whose tick is not the clock's: note it if its data was written, and
     raise StaleGraphError if it was, having parents, or a parent's data was written after
     it was made."""
@@ -862,22 +867,23 @@ def _check_made_after(node: Value, tick: _Tick, visit: _Tick | None,
         written[node] = tick
         if tick - k == 0.5:                     # to a leaf
             return
-        raise _graph_changed(node, node)
+        raise _graph_changed(node, node, who)
     for parent in node.parents:
         old = parent._tick if parent._tick is not visit else written.get(parent)
         if old is not None and old != math.floor(old) and old > k + 1.0:
-            raise _graph_changed(parent, node)
+            raise _graph_changed(parent, node, who)
 
 
-def _graph_changed(written: Value, node: Value) -> StaleGraphError:
+def _graph_changed(written: Value, node: Value, who: str = "backward") -> StaleGraphError:
     if written is node:
         what = f"the data of {_name(node)} was changed after the {node.op} that computed it"
     else:
         what = (f"the data of {_name(written)} was changed (to {written._data!r}) after "
                 f"{_name(node)} was computed from it")
+    then = "call backward()" if who == "backward" else f"call {who} again"
     return StaleGraphError(
-        f"backward: {what}; a graph records values when it is built: run the forward pass "
-        "again from the leaves (as each training step does), then call backward()")
+        f"{who}: {what}; a graph records values when it is built: run the forward pass "
+        f"again from the leaves (as each training step does), then {then}")
 
 
 def undo_backward(order: list[Value], saved: Saved, failed: Value | None = None,
@@ -1227,7 +1233,7 @@ def gradients(root: Value, inputs: list[Value], seed: Number = 1.0) -> list[Valu
         if not isinstance(x, Value):
             raise TypeError(f"gradients(): inputs must be Values, got {type(x).__name__}: {x!r}")
     order = topological_order(root)
-    _check_graph(order)
+    check_graph(order, "gradients")
     needed = set(inputs)                     # the nodes computed from an input
     for node in order:
         if node._a in needed or node._b in needed:
@@ -1251,14 +1257,14 @@ def gradients(root: Value, inputs: list[Value], seed: Number = 1.0) -> list[Valu
     return result
 
 
-def _check_graph(order: list[Value]) -> None:
+def check_graph(order: list[Value], who: str = "backward") -> None:
     """StaleGraphError if a node's data was changed after a node was computed from it (as
-    start_backward checks, but writing nothing)."""
+    start_backward checks, but writing nothing): for the passes on the side, `who` their name."""
     now = _now
     written: dict[Value, _Tick] = {}
     for node in order:
         if node._tick is not now:
-            _check_made_after(node, node._tick, None, written)
+            _check_made_after(node, node._tick, None, written, who)
 
 
 # ---------------------------------------------------------------------------------------------

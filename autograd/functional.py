@@ -16,14 +16,22 @@ grad(grad(f)) differentiates it again (reverse over reverse).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
+import math
 import numbers
 from collections.abc import Callable, Sequence
 
 from .engine import Value, enable_grad, gradients, is_grad_enabled
 
 __all__ = ["grad", "hessian", "hvp", "gradients"]
+
+# compile() of a gradient function collects here the result of f that each grad() computed:
+# the derivative's graph need not contain it (d log(x)/dx = 1/x reads no log), and the
+# compiled code computes it too, so that it is undefined (log of x <= 0) exactly where f is
+traced_forwards: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "chainrule_traced_forwards", default=None)
 
 
 def grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) -> Callable[..., Value]:
@@ -57,6 +65,9 @@ def grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) -> Callable[
         with enable_grad():               # f builds its graph even under no_grad
             out = _output(f(*args, **kwargs), f"grad({title})")
             found = gradients(out, chosen)
+        traced = traced_forwards.get()
+        if traced is not None:            # compile() is tracing: keep f's own result too
+            traced.append(out)
         if not keep:
             found = [Value(slope.data) for slope in found]
         return tuple(found) if several else found[0]
@@ -87,11 +98,11 @@ def hvp(f: Callable[..., Value], inputs: Sequence, vector: Sequence) -> list[flo
     H v = d/dx (grad f(x) . v), the gradient's graph differentiated once more along v
     (reverse over reverse: two passes, however many inputs)."""
     xs = _inputs(f, inputs, "hvp")
-    direction = list(vector)
+    direction = _sequence(vector, "hvp(f, inputs, vector): vector")
     if len(direction) != len(xs):
         raise ValueError(f"hvp: vector has {len(direction)} numbers for {len(xs)} inputs")
     for i, v in enumerate(direction):
-        if not isinstance(v, numbers.Real) or isinstance(v, bool) or v - v != 0.0:
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not _finite(v):
             raise TypeError(f"hvp: vector[{i}] must be a finite real number, got {v!r}")
     with enable_grad():
         out = _output(f(*xs), "hvp(f, ...)")
@@ -140,11 +151,28 @@ def _as_input(x, names: list[str], index: int, who: str) -> Value:
 def _inputs(f, inputs, who: str) -> list[Value]:
     if not callable(f):
         raise TypeError(f"{who}(f, inputs): f must be a function, got {type(f).__name__}")
-    if isinstance(inputs, (Value, numbers.Number)) or isinstance(inputs, (str, bytes)):
-        raise TypeError(f"{who}(f, inputs): inputs is a sequence, one number or Value per "
-                        f"argument of f (for one input: [{inputs!r}])")
+    inputs = _sequence(inputs, f"{who}(f, inputs): inputs", "or Value per argument of f")
     names = _parameter_names(f)
     return [_as_input(x, names, i, who) for i, x in enumerate(inputs)]
+
+
+def _sequence(items, who: str, each: str = "per input") -> list:
+    """items as a list, or a TypeError for one number, a string or anything not iterable."""
+    hint = f"{who} is a sequence, one number {each}"
+    if isinstance(items, (Value, numbers.Number, str, bytes)):
+        raise TypeError(f"{hint} (for one input: [{items!r}])")
+    try:
+        return list(items)
+    except TypeError:
+        raise TypeError(f"{hint}, got {type(items).__name__}: {items!r}") from None
+
+
+def _finite(v: numbers.Real) -> bool:
+    """v is a finite number a float can hold (an int beyond the float range is not)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _output(out, who: str) -> Value:

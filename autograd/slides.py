@@ -480,7 +480,7 @@ def parts(root: Value, title: str | None = None, backend: str = "auto",
           screens: tuple[tuple[float, float, float], ...] | None = None) -> Parts:
     """Lay the graph out once (for `screens`, see Picture) and write every slide's text (no
     grad is changed)."""
-    run = backward_pass(root)
+    run = backward_pass(root, "slides")
     picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes,
                       screens=screens)
     title = visible(title) if title else f"Backpropagation through {run.name(root)}"

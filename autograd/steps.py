@@ -12,6 +12,7 @@ from .engine import (
     UndefinedMathError,
     Value,
     chain_rule_step,
+    check_graph,
     grads_as_numbers,
     start_backward,
     topological_order,
@@ -53,9 +54,13 @@ class Pass:
     by node. It never writes a node's `grad` or `data`. `walk()` takes the steps one at a time;
     `backward_pass(root)` takes them all."""
 
-    def __init__(self, root: Value, order: list[Value] | None = None) -> None:
+    def __init__(self, root: Value, order: list[Value] | None = None,
+                 who: str = "backward_pass") -> None:
         self.root = root
-        self.order = topological_order(root) if order is None else order
+        if order is None:                   # a view: refuse to mix old and new numbers
+            order = topological_order(root)
+            check_graph(order, who)         # StaleGraphError, as backward() would raise
+        self.order = order
         self.names = node_names(root, self.order)
         self.total = max(1, sum(1 for node in self.order if node.parents))
         self.grads: dict[Value, float] = {}    # d root / d node, as far as the walk has gone
@@ -115,11 +120,13 @@ class Pass:
         return self.grads.get(node, 0.0)
 
 
-def backward_pass(root: Value) -> Pass:
+def backward_pass(root: Value, who: str = "backward_pass") -> Pass:
     """The whole backward pass from `root`, computed on the side: `.grads` (d root / d node
     by node, as a fresh backward() would leave them), `.steps`, `.names`. Writes nothing to
-    the graph. Raises UndefinedMathError where a local derivative is undefined."""
-    run = Pass(root)
+    the graph. Raises UndefinedMathError where a local derivative is undefined, and
+    StaleGraphError (naming `who`, the view) where a node's data changed after the graph was
+    built."""
+    run = Pass(root, who=who)
     for _ in run.walk():
         pass
     return run
@@ -374,7 +381,7 @@ def _latex_op(op: str) -> str:
 def ledger(root: Value) -> Ledger:
     """The backward pass from `root`, computed on the side, as a table: one row per node in
     backward order, leaves included. Changes no grad: the numbers are this pass's own."""
-    run = backward_pass(root)
+    run = backward_pass(root, "ledger")
     locals_: dict[Value, tuple[tuple[str, float], ...]] = {}
     received: dict[Value, list[float]] = {}
     for step in run.steps:

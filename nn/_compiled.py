@@ -21,9 +21,10 @@ or a grad, a target the loss does not accept) the step is done again by the inte
 engine, which raises the precise error or gives its own numbers.
 
 The compiled code is kept per model and reused while the model is unchanged: the same
-parameter Values, and for every module the same type, mode (train/eval) and plain settings
-(numbers, strings, lists and dicts of them, functions: an activation, a dropout probability,
-a constant you stored). A change there compiles anew; a model with Dropout active in training
+parameter Values, and for every module the same type, mode (train/eval) and settings
+(numbers of any kind, strings, NumPy arrays, lists and dicts of them at any depth, functions,
+a Value with parents: an activation, a dropout probability, a constant you stored), compared
+by value (a list or an array changed in place counts). A change there compiles anew; a model with Dropout active in training
 mode is refused before any cached code is used. What the check cannot see: the model reading
 something outside its modules (a global, a closure) or branching on a parameter's data.
 """
@@ -31,6 +32,7 @@ something outside its modules (a global, a closure) or branching on a parameter'
 from __future__ import annotations
 
 import math
+import numbers
 import weakref
 
 from autograd import Value
@@ -56,14 +58,13 @@ class Fallback(Exception):
 # When compiled code is still the model's: its fingerprint
 
 
-_PLAIN = (bool, int, float, str, type(None))
 _BOOKKEEPING = frozenset({"_nn_calls", "_nn_results"})
 
 
 def fingerprint(model: Module, params: list[Value]) -> tuple:
     """What decides the graph a model builds, besides the data: its parameters (which Values)
-    and, for every module, its type, mode and plain attributes. Equal fingerprints: the same
-    compiled code serves."""
+    and, for every module, its type, mode and settings. Equal fingerprints: the same compiled
+    code serves."""
     modules = tuple((name, id(m), type(m), m.training, _settings(m))
                     for name, m in model.named_modules())
     return tuple(map(id, params)), modules
@@ -71,19 +72,45 @@ def fingerprint(model: Module, params: list[Value]) -> tuple:
 
 def _settings(module: Module) -> tuple:
     found = []
+    results = module.__dict__.get("_nn_results", ())     # assigned by forward: its outputs
     for key, value in module.__dict__.items():
-        if key in _BOOKKEEPING:
+        if key in _BOOKKEEPING or (key in results and isinstance(value, Value)):
             continue
-        if isinstance(value, _PLAIN):
-            found.append((key, value))
-        elif isinstance(value, (list, tuple)) and all(isinstance(v, _PLAIN) for v in value):
-            found.append((key, tuple(value)))
-        elif isinstance(value, dict) and all(isinstance(v, _PLAIN) and isinstance(k, _PLAIN)
-                                             for k, v in value.items()):
-            found.append((key, tuple(value.items())))
-        elif callable(value) and not isinstance(value, (Module, Value)):
-            found.append((key, id(value)))          # a function stored on the module
+        setting = _setting(value)
+        if setting is not None:
+            found.append((key, setting))
     return tuple(found)
+
+
+def _setting(value, depth: int = 0):
+    """A module's attribute as a key that changes whenever the attribute does, or None for
+    what is not a setting (a parameter, a submodule: the fingerprint has them already, or
+    an object it cannot see into). A number by its type and repr (so 1 and True, 0.0 and
+    -0.0, float32 and float64 differ); a NumPy array by its bytes; lists, tuples and dicts of
+    settings at any depth; a Value with parents (a constant the forward reads) and a function
+    by identity."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Number):
+        return type(value), repr(value)
+    if isinstance(value, Value):
+        return None if value._a is None else ("Value", id(value))
+    if isinstance(value, Module) or depth > 8:
+        return None
+    if isinstance(value, (list, tuple, dict)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        found = []
+        for key, item in items:
+            key, item = _setting(key, depth + 1), _setting(item, depth + 1)
+            if item is None:
+                return None                     # (a list of parameters: stop at the first)
+            found.append((key, item))
+        return type(value), tuple(found)
+    if type(value).__module__ == "numpy" and hasattr(value, "tobytes"):   # an array, a bool_
+        return type(value), str(value.dtype), value.shape, value.tobytes()
+    if callable(value):
+        return "function", id(value)            # an activation function stored on the module
+    return None
 
 
 def check_dropout(model, who: str) -> None:

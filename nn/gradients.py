@@ -73,7 +73,7 @@ def layer_grads(model: Module) -> list[LayerGrads]:
 
 
 def _stats(name: str, weights: list[Value]) -> LayerGrads:
-    sizes = [abs(p.grad) for p in weights]
+    sizes = [abs(float(p.grad)) for p in weights]    # a Value grad (create_graph): its number
     return LayerGrads(name, len(sizes), math.fsum(sizes) / len(sizes), max(sizes),
                       math.sqrt(math.fsum(g * g for g in sizes)))
 

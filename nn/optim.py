@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from autograd import Value, no_grad
+from autograd import UndefinedMathError, Value, no_grad
 
 from ._examples import real_number
 
@@ -59,13 +59,39 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """One update of every parameter, on floats: builds no graph."""
-        with no_grad():
-            self.steps += 1
-            self._update()
+        """One update of every parameter, on floats: builds no graph. All or nothing: an
+        update that would make a parameter inf or nan changes no parameter and none of the
+        optimizer's state (UndefinedMathError naming the parameter)."""
+        state = {name: value[:] for name, value in vars(self).items()     # m, v, buffers...
+                 if type(value) is list and name != "params"}
+        self.steps += 1
+        try:
+            with no_grad():
+                new = self._update()             # the new numbers; nothing written yet
+            for name, values in [("", new)] + [(name, getattr(self, name)) for name in state]:
+                if not _all_finite(values):       # rare: name the parameter, change nothing
+                    i, x = next((i, x) for i, x in enumerate(values)
+                                if x is not None and not math.isfinite(x))
+                    raise self._refused(self.params[i], x, name)
+        except BaseException:
+            self.steps -= 1
+            vars(self).update(state)
+            raise
+        for p, x in zip(self.params, new):
+            p.data = x
 
-    def _update(self) -> None:
+    def _update(self) -> list[float]:
+        """The parameters' new numbers, in order (updating the optimizer's own state)."""
         raise NotImplementedError
+
+    def _refused(self, p: Value, x: float, state: str = "") -> UndefinedMathError:
+        what = f"{_name(p)}'s {state}" if state else _name(p)     # Adam's v: grad**2 overflows
+        error = UndefinedMathError(
+            f"{type(self).__name__}.step: the update would make {what} {x} (lr={self.lr:g}, "
+            f"grad {float(p.grad):g}); nothing was changed: try a smaller learning rate, or "
+            "clip the gradients (nn.clip_grad_norm)")
+        error.node, error.result = p, x
+        return error
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
@@ -73,6 +99,18 @@ class Optimizer:
 
     def _settings(self) -> dict:
         return {"lr": self.lr}
+
+
+def _name(p: Value) -> str:
+    return repr(p.label) if p.label else "a parameter"
+
+
+def _all_finite(numbers: list) -> bool:
+    """No inf or nan among the numbers (None, an SGD buffer not yet started, aside)."""
+    try:
+        return math.isfinite(sum(numbers))       # one C-level pass; an overflow looks again
+    except TypeError:
+        return all(x is None or math.isfinite(x) for x in numbers)
 
 
 class SGD(Optimizer):
@@ -96,9 +134,9 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         self.buffers: list[float | None] = [None] * len(self.params)
 
-    def _update(self) -> None:
+    def _update(self) -> list[float]:
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
-        buffers = self.buffers
+        buffers, new = self.buffers, []
         for i, p in enumerate(self.params):
             g = p.grad
             if type(g) is not float:         # a Value (backward(create_graph=True)): its number
@@ -110,7 +148,8 @@ class SGD(Optimizer):
                 b = g if b is None else b * momentum + (1.0 - self.dampening) * g
                 buffers[i] = b
                 g = g + momentum * b if self.nesterov else b
-            p.data = p.data + -lr * g
+            new.append(p.data + -lr * g)
+        return new
 
     def _settings(self) -> dict:
         return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
@@ -137,13 +176,13 @@ class Adam(Optimizer):
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
 
-    def _update(self) -> None:
+    def _update(self) -> list[float]:
         beta1, beta2 = self.betas
         eps, decay, t = self.eps, self.weight_decay, self.steps
         step_size = self.lr / (1.0 - beta1 ** t)
         correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
         w1, w2 = 1.0 - beta1, 1.0 - beta2
-        m, v = self.m, self.v
+        m, v, new = self.m, self.v, []
         for i, p in enumerate(self.params):
             g = p.grad
             if type(g) is not float:         # a Value (backward(create_graph=True)): its number
@@ -153,7 +192,8 @@ class Adam(Optimizer):
             m[i] = _lerp(m[i], g, w1)
             v[i] = v[i] * beta2 + w2 * g * g
             denom = math.sqrt(v[i]) / correction2_sqrt + eps
-            p.data = p.data + -step_size * (m[i] / denom)
+            new.append(p.data + -step_size * (m[i] / denom))
+        return new
 
     def _settings(self) -> dict:
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
@@ -189,11 +229,12 @@ class RMSProp(Optimizer):
         n = len(self.params)
         self.square_avg, self.grad_avg, self.buffers = [0.0] * n, [0.0] * n, [0.0] * n
 
-    def _update(self) -> None:
+    def _update(self) -> list[float]:
         lr, alpha, eps, decay = self.lr, self.alpha, self.eps, self.weight_decay
         momentum, centered = self.momentum, self.centered
         w = 1.0 - alpha
         square_avg, grad_avg, buffers = self.square_avg, self.grad_avg, self.buffers
+        new = []
         for i, p in enumerate(self.params):
             g = p.grad
             if type(g) is not float:         # a Value (backward(create_graph=True)): its number
@@ -208,9 +249,10 @@ class RMSProp(Optimizer):
                 avg = math.sqrt(s) + eps
             if momentum > 0.0:
                 b = buffers[i] = buffers[i] * momentum + g / avg
-                p.data = p.data + -lr * b
+                new.append(p.data + -lr * b)
             else:
-                p.data = p.data + -lr * (g / avg)
+                new.append(p.data + -lr * (g / avg))
+        return new
 
     def _settings(self) -> dict:
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
@@ -235,8 +277,8 @@ class Adagrad(Optimizer):
         start = _check("initial_accumulator_value", initial_accumulator_value)
         self.sums = [start] * len(self.params)
 
-    def _update(self) -> None:
-        decay, eps, sums = self.weight_decay, self.eps, self.sums
+    def _update(self) -> list[float]:
+        decay, eps, sums, new = self.weight_decay, self.eps, self.sums, []
         clr = self.lr / (1.0 + (self.steps - 1) * self.lr_decay)
         for i, p in enumerate(self.params):
             g = p.grad
@@ -245,7 +287,8 @@ class Adagrad(Optimizer):
             if decay != 0.0:
                 g = g + decay * p.data
             s = sums[i] = sums[i] + g * g
-            p.data = p.data + -clr * (g / (math.sqrt(s) + eps))
+            new.append(p.data + -clr * (g / (math.sqrt(s) + eps)))
+        return new
 
     def _settings(self) -> dict:
         return {"lr": self.lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,

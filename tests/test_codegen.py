@@ -254,6 +254,19 @@ def test_define_op_whose_local_takes_no_symbols_is_called():
         assert_same(fn(x, y), engine_result(f, [x, y]))
 
 
+@pytest.mark.parametrize("slopes", [(1.0, 2.0), ()], ids=["two-for-one", "none"])
+def test_a_called_local_giving_the_wrong_count_is_refused_as_backward_refuses_it(slopes):
+    @define_op("miscounted", local=lambda x, out: slopes if x > 0.0 else slopes)   # an `if`
+    def miscounted(x):
+        return 2.0 * x
+
+    f = lambda x: miscounted(x) * x
+    with pytest.raises(TypeError, match="numbers for 1 operands"):
+        engine_result(f, [1.0])
+    with pytest.raises(CompileError, match="miscounted gave .* numbers for 1 operand"):
+        compile_graph(f, 1.0)
+
+
 def test_an_op_with_an_unknown_forward_is_refused():
     local = lambda x, out: (1.0,)
     first = define_op("twin", local=local)(lambda x: x + 1.0)
@@ -306,6 +319,23 @@ def test_bad_inputs_get_the_engines_errors():
     assert fn(3, 2) == (6.0, (2.0, 3.0))                       # ints are numbers
 
 
+@pytest.mark.parametrize("bad", [10 ** 400, -10 ** 400, math.inf, math.nan],
+                         ids=["huge-int", "minus-huge-int", "inf", "nan"])
+def test_a_number_no_float_holds_gets_the_engines_error_everywhere(bad):
+    # an int beyond the float range: the engine's UndefinedMathError, never an OverflowError,
+    # whether it comes as an input to the compiled function, an example or a check point
+    f = lambda x, y: x * y
+    with pytest.raises(UndefinedMathError) as theirs:
+        engine_result(f, [bad, 2.0])
+    fn = compile_graph(f, 1.0, 2.0)
+    for attempt in (lambda: fn(bad, 2.0), lambda: fn(2, bad), lambda: fn.interpreted(bad, 2.0),
+                    lambda: compile_graph(f, bad, 2.0),
+                    lambda: compile_graph(f, 1.0, 2.0, check=(bad, 2.0))):
+        with pytest.raises(UndefinedMathError) as ours:
+            attempt()
+        assert str(ours.value) == str(theirs.value)
+
+
 def test_f_must_return_a_value():
     with pytest.raises(CompileError, match="must return a Value"):
         compile_graph(lambda x: [x, x], 1.0)
@@ -325,6 +355,15 @@ def test_check_catches_control_flow_on_the_data():
         compile_graph(branchy, 1.0, check=(-1.0,))
     compile_graph(branchy, 1.0, check=(2.0,))                   # same branch: same graph
     compile_graph(lambda x: (x * 3.0).relu(), 1.0, check=True)  # relu is no control flow
+
+
+def test_check_catches_a_function_that_returns_no_value_at_the_second_input():
+    def clipped(x):
+        return max(x, 0.0) * 2.0        # Python's max: x itself at 1.0, the float 0.0 below 0
+    assert compile_graph(clipped, 1.0)(3.0) == (6.0, (2.0,))     # unchecked: frozen branch
+    with pytest.raises(GraphChangedError, match="but not at") as caught:
+        compile_graph(clipped, 1.0, check=True)
+    assert "must return a Value" in str(caught.value)
 
 
 def test_check_moves_to_a_point_inside_the_domain():

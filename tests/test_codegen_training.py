@@ -3,9 +3,13 @@ every built-in loss (compiled with the model as one batch function) and for any 
 model compiled, the loss on the engine); trouble redone by the engine with its own error; and
 compiled code that is never used for a model it no longer describes."""
 
+import copy
 import math
+import numbers
 import random
+from fractions import Fraction
 
+import numpy as np
 import pytest
 
 import autograd.codegen as codegen
@@ -419,6 +423,53 @@ def test_a_changed_model_is_compiled_anew(change, loss):
                                                                        X, y)
     assert math.isclose(loss_compiled, loss_interpreted, rel_tol=1e-12)
     assert len(ours) == len(theirs)
+    assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(ours, theirs))
+
+
+class Kept(nn.Module):
+    """A layer times a constant kept in any form: the forward digs the number out."""
+
+    def __init__(self, kept):
+        self.layer = nn.Layer(2, 2, activation="tanh", seed=1)
+        self.kept = kept
+
+    def forward(self, x):
+        scale = self.kept
+        while not isinstance(scale, (Value, numbers.Number)):   # a list, a dict, an array
+            scale = scale["scale"] if isinstance(scale, dict) else scale[0]
+        return [o * (scale if isinstance(scale, Value) else float(scale))
+                for o in self.layer(x)]
+
+
+def in_place(model):
+    model.kept[0][0] = -3.0
+
+
+@pytest.mark.parametrize("kept, change", [
+    (np.float32(2.0), np.float32(-3.0)),                    # a NumPy number
+    (Fraction(2), Fraction(-3)),
+    ([[2.0]], [[-3.0]]),                                     # a list of lists
+    ([[2.0]], in_place),
+    (np.array([[2.0]]), in_place),                           # an array, changed in place
+    ({"scale": [2.0]}, {"scale": [-3.0]}),                   # a dict of lists
+    (Value(2.0) * 1.0, Value(-3.0) * 1.0),                   # a constant Value (with parents)
+], ids=["numpy-number", "fraction", "nested-list", "nested-list-in-place",
+        "array-in-place", "dict-of-lists", "constant-value"])
+@pytest.mark.parametrize("loss", ["mse", lambda o, t: nn.mse_loss(o, t)])
+def test_a_setting_of_any_kind_that_changes_is_compiled_anew(kept, change, loss):
+    X, y = [[0.5, -1.0], [1.0, 2.0], [-0.3, 0.1]], [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
+
+    def make():
+        return Kept(copy.deepcopy(kept) if not isinstance(kept, Value) else kept)
+
+    def changed(model):
+        if callable(change):
+            change(model)
+        else:
+            model.kept = change
+    (loss_compiled, ours), (loss_interpreted, theirs) = step_both_ways(make, changed, loss,
+                                                                       X, y)
+    assert math.isclose(loss_compiled, loss_interpreted, rel_tol=1e-12)
     assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(ours, theirs))
 
 

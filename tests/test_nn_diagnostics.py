@@ -77,6 +77,18 @@ def test_layer_grads_are_the_per_layer_gradients_computed_by_hand(activation):
         nn.plot.gradient_flow(model, ylim=(0.0, 1.0))
 
 
+def test_layer_grads_after_create_graph_are_the_same_numbers():
+    # after backward(create_graph=True) each grad is a Value: read as its number, no node made
+    stats = []
+    for create_graph in (False, True):
+        model = nn.MLP(2, [3, 2, 1], activation="tanh", seed=4)
+        model([0.5, -1.5]).backward(create_graph=create_graph)
+        stats.append(nn.layer_grads(model))
+    for plain, on_values in zip(*stats):
+        assert plain == on_values
+        assert all(type(x) is float for x in (on_values.mean, on_values.max, on_values.norm))
+
+
 def test_a_sigmoid_networks_gradients_shrink_toward_the_input_by_at_most_a_quarter_per_layer():
     """Backprop through a sigmoid layer multiplies by sigmoid'(z) <= 1/4 and by the weights:
     with |w| <= 1 (uniform init) and width 4, each layer can pass back at most 4 * 1/4 = 1 of

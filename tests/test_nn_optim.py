@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 import nn
-from autograd import Value
+from autograd import UndefinedMathError, Value
 
 STEPS = 60
 START = [0.5, -1.5, 2.0, 0.0, -0.25, 3.0]
@@ -168,3 +168,45 @@ def test_the_learning_rate_setter_checks_its_value():
     assert optimizer.lr == 0.01
     with pytest.raises(ValueError, match="invalid learning rate"):
         optimizer.lr = -0.5
+
+
+@pytest.mark.parametrize("name, settings", OPTIMIZERS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIMIZERS)])
+def test_a_step_that_would_overflow_changes_nothing(name, settings):
+    """All or nothing: a step that would make one parameter, or the optimizer's state for it,
+    inf or nan (Adam's v when grad**2 overflows; the last parameter here, after the others
+    were computed) leaves every parameter and the optimizer's state (its step count,
+    moments, buffers) as they were; the next good step equals that of an optimizer that never
+    saw the refused one."""
+    def make():
+        params = [Value(x, f"p{i}") for i, x in enumerate(START)] + [Value(1.0, "big")]
+        return params, getattr(nn, name)(params, **settings)
+
+    params, optimizer = make()
+    twin_params, twin = make()
+    for k in range(3):                                    # some state first
+        for pair in ((params, optimizer), (twin_params, twin)):
+            for i, p in enumerate(pair[0][:-1]):
+                p.grad = gradient(i, p.data, k)
+            pair[1].step()
+    def state():
+        return repr({k: v for k, v in vars(optimizer).items() if k != "params"})
+
+    params[-1].data = 1e308                              # near the largest float
+    state_before = state()
+    before = [p.data for p in params]
+    for p in params[:-1]:
+        p.grad = 1.0
+    params[-1].grad = -1e308                             # big - lr * (-1e308): beyond floats
+    optimizer.lr = 1e6
+    with pytest.raises(UndefinedMathError, match=rf"{name}\.step: the update would make 'big'"
+                                                 r"('s \w+)? (inf|nan) .*nothing was changed"):
+        optimizer.step()
+    optimizer.lr = twin.lr
+    assert [p.data for p in params] == before and state() == state_before
+    params[-1].data = twin_params[-1].data
+    for pair in ((params, optimizer), (twin_params, twin)):
+        for i, p in enumerate(pair[0]):
+            p.grad = gradient(i, p.data, 3) if i < len(START) else 0.0
+        pair[1].step()
+    assert [p.data for p in params] == [p.data for p in twin_params]

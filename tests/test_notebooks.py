@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_outputs import assert_same, shown
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 sys.path.insert(0, str(NOTEBOOKS))
@@ -57,7 +58,24 @@ def skip_unless_it_can_run(path: Path, request) -> None:
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
 def test_a_notebook_runs_top_to_bottom(path, request):
     skip_unless_it_can_run(path, request)
-    assert_ran_without_error(runner.execute(path, quick=True))   # raises at a failing cell
+    executed = runner.execute(path, quick=True)                  # raises at a failing cell
+    assert_ran_without_error(executed)
+    if not uses_quick(path):            # the same run as the stored one: the same outputs
+        assert_shows_what_is_stored(path, executed)
+
+
+def assert_shows_what_is_stored(path: Path, executed) -> None:
+    """Every code cell prints and displays what the stored notebook holds (numbers to 1e-12,
+    times and random ids aside): stored outputs are never left from older code."""
+    stored = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    fresh = [c for c in executed.cells if c.cell_type == "code"]
+    for index, (want, got) in enumerate(zip(stored, fresh)):
+        where = f"{path.name}, code cell {index + 1} (re-run with make notebooks-run)"
+        (want_printed, want_rich), (got_printed, got_rich) = shown(want.outputs), shown(got.outputs)
+        assert_same(want_printed, got_printed, where)
+        assert [kind for kind, _ in got_rich] == [kind for kind, _ in want_rich], where
+        for (kind, want_text), (_, got_text) in zip(want_rich, got_rich):
+            assert_same(want_text, got_text, f"{where} ({kind})")
 
 
 FULL = [p for p in PATHS if uses_quick(p)]

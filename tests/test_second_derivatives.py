@@ -225,6 +225,19 @@ def test_zero_grad_optimizers_and_clipping_read_value_grads_as_numbers():
     assert all(p.grad == 0.0 and type(p.grad) is float for p in model.parameters())
 
 
+def test_repr_of_a_node_whose_grad_is_a_value_shows_its_number():
+    # tanh(x) * relu(x): the tanh node's grad is the relu node and the relu node's the tanh
+    # node (d(a*b)/da = b), so grads lead back to each other: repr must not follow them
+    x = Value(0.5, "x")
+    y = x.tanh() * x.relu()
+    y.backward(create_graph=True)
+    for node in autograd.topological_order(y):
+        assert isinstance(node.grad, Value)
+        assert repr(node).endswith(f"grad=Value(data={node.grad.data!r})"
+                                   + (f", label={node.label!r})" if node.label else ")"))
+        assert str(node) == repr(node)
+
+
 def test_format_and_float_of_a_value():
     v = Value(2.0 / 3.0)
     assert f"{v:.3f}" == "0.667" and f"{v}" == str(v) and float(v) == 2.0 / 3.0
@@ -477,6 +490,21 @@ def test_hessian_and_hvp_errors():
     assert hessian(lambda x: x * x, [Value(3.0)]) == [[2.0]]
 
 
+@pytest.mark.parametrize("vector", [1.0, None, Value(1.0), 3])
+def test_hvp_refuses_a_vector_that_is_not_a_sequence_by_name(vector):
+    with pytest.raises(TypeError, match=r"hvp\(f, inputs, vector\): vector is a sequence"):
+        hvp(lambda x: x * x * x, [1.0], vector)
+    with pytest.raises(TypeError, match=r"hessian\(f, inputs\): inputs is a sequence"):
+        hessian(lambda x: x * x * x, vector)
+
+
+@pytest.mark.parametrize("v", [10 ** 400, -10 ** 400, math.inf, float("nan"), True, "1"],
+                         ids=["huge-int", "minus-huge-int", "inf", "nan", "bool", "str"])
+def test_hvp_refuses_a_vector_entry_no_float_holds_by_name(v):
+    with pytest.raises(TypeError, match=r"vector\[1\] must be a finite real number"):
+        hvp(lambda x, y: x * x * y, [1.0, 2.0], [1.0, v])
+
+
 # ---------------------------------------------------------------------------------------------
 # Against PyTorch: every op's second and third derivatives, and random graphs
 
@@ -702,6 +730,28 @@ def test_a_gradient_function_compiles_to_second_derivative_code():
         h = hessian(f, list(point))
         assert close(dxx, h[0][0], 10.0) and close(dxw, h[0][1], 10.0)
     assert "step" in compiled.source or "1.0 if" in compiled.source
+
+
+@pytest.mark.parametrize("f, inside, outside", [
+    (lambda x: x.log(), 2.0, -0.5),                      # d log/dx = 1/x reads no log
+    (lambda x: x.log() * 3.0 + x, 2.0, 0.0),
+    (lambda x: (x - 1.0).log().relu(), 3.0, 0.5),        # relu' = step(x) reads no relu
+    (lambda x: (x * x - 4.0).log(), 3.0, 1.0),
+], ids=["log", "log-plus", "relu-of-log", "log-of-a-square"])
+@pytest.mark.parametrize("order", [1, 2])
+def test_compiled_gradient_is_undefined_where_f_is(f, inside, outside, order):
+    # the derivative's graph need not contain f's own result: compiled, it is computed all
+    # the same, so the compiled gradient raises the engine's error where f is undefined
+    derivative = f
+    for _ in range(order):
+        derivative = grad(derivative)
+    compiled = autograd.compile(derivative, inside)
+    assert close(compiled(inside)[0], derivative(inside).data)
+    with pytest.raises(UndefinedMathError) as theirs:
+        derivative(outside)
+    with pytest.raises(UndefinedMathError) as ours:
+        compiled(outside)
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_copies_of_a_graph_keep_value_grads_attached():

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given
 from random_graphs import programs, run
 
-from autograd import Value, backward_pass, draw, ledger, topological_order
+from autograd import (
+    StaleGraphError,
+    Value,
+    backward_pass,
+    draw,
+    ledger,
+    stepper,
+    topological_order,
+)
 from autograd.cli import main
 from autograd.slides import slides_html
 from autograd.text import value_text
@@ -85,6 +93,27 @@ def test_the_slides_show_a_fresh_pass_and_change_nothing(build):
     run_ = backward_pass(reference)
     for leaf in (n for n in run_.order if not n.parents):
         assert f"d{run_.name(reference)}/d{run_.name(leaf)} = {value_text(leaf.grad)}" in page
+
+
+@pytest.mark.parametrize("view, name", [
+    (ledger, "ledger"), (lambda root: slides_html(root, backend="dot"), "slides"),
+    (lambda root: stepper(root, backend="dot").html(), "slides"),
+    (backward_pass, "backward_pass")])
+def test_a_view_of_a_graph_whose_data_changed_refuses_to_mix_numbers(view, name):
+    """A leaf written after the graph was built (an optimizer step): the interior nodes hold
+    the old numbers, so a view would show x's new data next to products of its old one. It
+    raises StaleGraphError naming itself, as backward() does, and changes nothing."""
+    for build, leaf in ((neuron, "x"), (shared, "a")):
+        root = used(build)
+        (written,) = [n for n in topological_order(root) if n.label == leaf]
+        written.data += 0.25
+        before = state(root)
+        with pytest.raises(StaleGraphError, match=rf"^{name}: the data of node '{leaf}' was "
+                                                  rf"changed .*then call {name} again"):
+            view(root)
+        assert state(root) == before
+        rebuilt = build()                     # the forward pass again: shown as usual
+        assert view(rebuilt) is not None
 
 
 def test_draw_shows_the_stored_grads_and_changes_nothing():
