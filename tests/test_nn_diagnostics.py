@@ -4,6 +4,7 @@ a diverging rate reported, not raised) and the figures that show them."""
 
 import math
 import warnings
+from fractions import Fraction
 
 import pytest
 
@@ -320,3 +321,18 @@ def close_figures():
     yield
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_lr_sweep_refuses_a_reused_model_an_optimizer_that_ignores_the_rate_and_twins():
+    X, y = moons()
+    model = factory()
+    with pytest.raises(TypeError, match="returned a model it had returned before"):
+        nn.lr_sweep(lambda: model, X, y, lrs=[0.1, 0.2], epochs=1, loss="hinge")
+    with pytest.raises(TypeError, match="returned None"):    # fit would pick its default
+        nn.lr_sweep(factory, X, y, lrs=[0.1], epochs=1, optimizer=lambda params, lr: None)
+    with pytest.raises(ValueError, match=r"lr=0.2\) made an optimizer with lr=0.1"):
+        nn.lr_sweep(factory, X, y, lrs=[0.2], epochs=1,
+                    optimizer=lambda params, lr: nn.SGD(params, 0.1))
+    for lrs in ([0.1, Fraction(1, 10)], [1, 1.0]):
+        with pytest.raises(ValueError, match="listed twice"):    # one key: a run would vanish
+            nn.lr_sweep(factory, X, y, lrs=lrs, epochs=1)
