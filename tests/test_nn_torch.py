@@ -316,6 +316,11 @@ def test_dropout_becomes_torch_dropout_in_the_same_mode_and_round_trips(torch):
 def torch_modules(torch):
     """Torch modules that do not fit MLP(2, [3, 1], tanh), with what the error must say."""
     L, T = torch.nn.Linear, torch.nn.Tanh
+
+    class Doubled(L):                     # a Linear by its class, computing something else
+        def forward(self, x):
+            return 2 * super().forward(x)
+
     nan = torch.nn.Sequential(L(2, 3), T(), L(3, 1))
     with torch.no_grad():
         nan[2].weight[0, 1] = float("nan")
@@ -333,13 +338,20 @@ def torch_modules(torch):
                            "LayerNorm"),
         "two activations": (torch.nn.Sequential(L(2, 3), T(), T(), L(3, 1)),
                             "does not follow a Linear"),
+        "own forward": (torch.nn.Sequential(Doubled(2, 3), T(), L(3, 1)),
+                        "Doubled at position 0 overrides forward"),
+        "no numbers": (torch.nn.Sequential(L(2, 3, device="meta"), T(), L(3, 1)),
+                       "holds no numbers"),
+        "complex": (torch.nn.Sequential(L(2, 3, dtype=torch.complex128), T(), L(3, 1)),
+                    "complex numbers"),
     }
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("case", ["other sizes", "fewer layers", "more layers",
                                   "another activation", "no activation", "no bias", "nan",
-                                  "unknown module", "two activations"])
+                                  "unknown module", "two activations", "own forward",
+                                  "no numbers", "complex"])
 def test_from_torch_refuses_a_module_that_does_not_fit_and_changes_nothing(case, torch):
     model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
     before = model.state_dict()
