@@ -13,6 +13,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import _browser
 from ._files import write_atomically, write_files_atomically
 from .render import FONT_FAMILY, FONT_FILE
 from .slides import SVG, Slide
@@ -33,8 +34,20 @@ HANDOUTS_HELP = "pip install 'chainrule[handouts]'"
 
 
 def check_pillow() -> None:
-    """Raise the ImportError that names the extra to install, where Pillow is missing."""
+    """Raise the ImportError that names what to install, where Pillow or the SVG rasteriser
+    (resvg-py: installed with chainrule everywhere but in the browser) is missing."""
     _pillow()
+    try:
+        import resvg_py  # noqa: F401
+    except ImportError as error:
+        if _browser.here():
+            raise ImportError("slides as pictures (a folder of PNG frames, .gif, .pdf) cannot "
+                              "be drawn in the browser: their SVG rasteriser, resvg-py, has no "
+                              "build for it; show slides(root) (the stepper) or write an .html "
+                              "slideshow") from error
+        raise ImportError("slides as pictures (a folder of PNG frames, .gif, .pdf) need the "
+                          "SVG rasteriser that chainrule installs: pip install resvg-py") \
+            from error
 
 
 def _pillow():
@@ -250,8 +263,11 @@ def frame_svgs(slides: list[Slide], size: tuple[int, int] = SIZE) -> list[str]:
 # -- pictures ---------------------------------------------------------------------------------
 
 def _png(svg: str, scale: float = 1.0) -> bytes:
-    from .render import _rasterise
-    return _rasterise(svg.encode("utf-8"), scale)
+    from .render import RenderError, _Failed, _rasterise
+    try:
+        return _rasterise(svg.encode("utf-8"), scale)
+    except _Failed as error:                  # the renderer's own reason, as a public error
+        raise RenderError(f"slides: {error.reason}") from None
 
 
 def frames_png(slides: list[Slide], size: tuple[int, int] = SIZE,

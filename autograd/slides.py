@@ -549,8 +549,8 @@ def slides(root: Value, path: str | os.PathLike | None = None, title: str | None
                       exists; all frames or none
       "x.gif"         an animated GIF of `size` pixels: a frame per slide, a pause on each
 
-    Pictures (PDF, PNG, GIF) need Pillow: pip install 'chainrule[handouts]'. Any other
-    suffix is refused. Files are written in one step: a failure leaves nothing half-written.
+    Pictures (PDF, PNG, GIF) need Pillow: pip install 'chainrule[handouts]' (and have no
+    rasteriser in the browser: the stepper and .html work there). Any other suffix is refused. Files are written in one step: a failure leaves nothing half-written.
     Returns the path written (or the Stepper)."""
     from . import handouts
     size = handouts.check_size(size)      # checked for every output, used by the pictures

@@ -222,6 +222,19 @@ def test_without_pillow_the_error_names_the_extra(tmp_path, monkeypatch, capsys)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_without_the_rasteriser_the_error_says_what_to_do_here_and_in_the_browser(
+        tmp_path, monkeypatch):
+    from autograd import _browser
+    monkeypatch.setitem(sys.modules, "resvg_py", None)       # as where it has no build
+    with pytest.raises(ImportError, match="pip install resvg-py"):
+        slides(neuron(), tmp_path / "x.gif", backend="dot", size=SMALL)
+    monkeypatch.setattr(_browser, "here", lambda: True)      # the JupyterLite site
+    for name in ("x.pdf", "frames/"):
+        with pytest.raises(ImportError, match=r"in the browser.*slides\(root\) \(the stepper"):
+            slides(neuron(), f"{tmp_path}/{name}", backend="dot", size=SMALL)
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- readable at projector resolution -------------------------------------------------------------
 
 def node_text_px(frame: str) -> float:
