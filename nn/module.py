@@ -290,8 +290,8 @@ def _rng(seed: Seed) -> random.Random:
     on every run and machine; a Random is used as it is; None draws a fresh seed."""
     if isinstance(seed, random.Random):
         return seed
-    if seed is None or (isinstance(seed, int) and not isinstance(seed, bool)):
-        return random.Random(seed)
+    if seed is None or whole_number(seed) is not None:       # a NumPy integer too
+        return random.Random(seed if seed is None else whole_number(seed))
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
 
 
