@@ -336,3 +336,16 @@ def test_lr_sweep_refuses_a_reused_model_an_optimizer_that_ignores_the_rate_and_
     for lrs in ([0.1, Fraction(1, 10)], [1, 1.0]):
         with pytest.raises(ValueError, match="listed twice"):    # one key: a run would vanish
             nn.lr_sweep(factory, X, y, lrs=lrs, epochs=1)
+
+
+def test_loss_curves_takes_one_history_and_names_what_is_not_a_run():
+    X, y = moons()
+    history = nn.fit(factory(), X, y, loss="hinge", epochs=3, progress=False)
+    lines = nn.plot.loss_curves(history).axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["run 1"]
+    assert list(lines[0].get_ydata()) == history.loss
+    for given, message in [([1, 2], "run 1 must be a History or a list of losses, got int"),
+                           ({"a": ["x", "y"]}, "a holds 'x', not a number"),
+                           (None, "must be a dict"), ("loss", "must be a dict")]:
+        with pytest.raises(TypeError, match=message):
+            nn.plot.loss_curves(given)
