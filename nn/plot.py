@@ -162,10 +162,10 @@ def _losses(name: str, losses) -> list[float]:
 
 def loss_curves(histories, ax=None, title: str = "Loss curves", validation: bool = False):
     """Several runs' losses on one figure (log scale when they span more than a factor of 20):
-    `histories` is a dict {name or learning rate: History} (as lr_sweep returns) or a list of
-    Histories (or of lists of losses), or one History. A run that diverged ends in a cross and says so in the
-    legend; a loss that climbs past 1000 times the largest starting loss leaves the chart at
-    the top (the cross is drawn on the edge). validation=True draws the held-out loss
+    `histories` is a dict {name or learning rate: History} (as lr_sweep returns), a list of
+    Histories (or of lists of losses), or one History. A run that diverged ends in a cross and
+    says so in the legend; a loss that climbs past 1000 times the largest starting loss leaves
+    the chart at the top (the cross is drawn on the edge). validation=True draws the held-out loss
     (history.val_loss) too, dashed, in the same colour."""
     if hasattr(histories, "loss"):              # one History: one curve
         histories = [histories]
