@@ -24,6 +24,8 @@ __all__ = ["SIZE", "frame_svgs", "frames_png", "write_frames", "write_gif", "wri
 SIZE = (1920, 1080)              # a projector's full HD, in pixels
 SMALLEST = (320, 180)
 PDF_SCALE = 2                    # PDF pages drawn at twice the size: 288 dpi on a 13.3 in page
+PDF_MAX_PIXELS = 4 * 3840 * 2160  # a page's picture at most (and within Pillow's limit): big
+                                 # sizes are drawn at less than PDF_SCALE, never refused
 PT_PER_PX = 0.5                  # 1920x1080 px is a 960x540 pt page (13.33 x 7.5 in, 16:9)
 PAUSE_MS = 2500                  # GIF: each slide this long; the forward pass and the last
 LONG_PAUSE_MS = 5000             # slide (every grad) longer
@@ -317,10 +319,18 @@ def write_pdf(path: Path, slides: list[Slide], size: tuple[int, int] = SIZE,
     """The slides as a PDF, a page per slide (16:9 pages of 13.3 x 7.5 inches at the default
     size), each page the slide drawn at PDF_SCALE times its size (288 dpi): crisp in print."""
     width, height = check_size(size)
-    pages = frames_png(slides, (width, height), scale=PDF_SCALE)
+    pages = frames_png(slides, (width, height), scale=_page_scale(width, height))
     document = pdf_document(pages, (width * PT_PER_PX, height * PT_PER_PX), title=title)
     write_atomically(path, document)
     return path
+
+
+def _page_scale(width: int, height: int) -> float:
+    """PDF_SCALE, or less where a page would have more than PDF_MAX_PIXELS pixels or more
+    than Pillow opens (its MAX_IMAGE_PIXELS guard against huge pictures)."""
+    image, _ = _pillow()
+    budget = min(PDF_MAX_PIXELS, image.MAX_IMAGE_PIXELS or PDF_MAX_PIXELS)
+    return min(PDF_SCALE, (budget / (width * height)) ** 0.5 * 0.999)   # resvg rounds up
 
 
 # -- a small PDF writer: a page per picture, each picture stored losslessly --------------------

@@ -105,6 +105,19 @@ def test_the_default_pdf_page_is_a_16_by_9_slide_at_288_dpi(tmp_path):
 
 # -- frames -----------------------------------------------------------------------------------
 
+def test_a_pdf_of_a_huge_size_draws_its_pages_smaller_instead_of_failing(tmp_path, monkeypatch):
+    """size=(8192, 8192) made pages of 16384 x 16384 pixels, over Pillow's guard against huge
+    pictures (DecompressionBombError after half a minute); here the guard is lowered to SMALL's
+    pixels so that a small deck stands in for the huge one."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", SMALL[0] * SMALL[1])
+    path = slides(neuron(), tmp_path / "big.pdf", backend="dot", size=SMALL)
+    pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra")
+    page = pypdf.PdfReader(path, strict=True).pages[0]
+    width, height = page.images[0].image.size
+    assert width * height <= SMALL[0] * SMALL[1] and width >= 0.99 * SMALL[0]
+    assert (float(page.mediabox.width), float(page.mediabox.height)) == (320.0, 180.0)
+
+
 def test_frames_are_written_in_a_new_folder_in_order(tmp_path):
     root = neuron()
     folder = slides(root, f"{tmp_path}/frames/", backend="dot", size=SMALL)
