@@ -480,6 +480,9 @@ def parts(root: Value, title: str | None = None, backend: str = "auto",
           screens: tuple[tuple[float, float, float], ...] | None = None) -> Parts:
     """Lay the graph out once (for `screens`, see Picture) and write every slide's text (no
     grad is changed)."""
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"slides: title must be text (a str) or None, got "
+                        f"{type(title).__name__}: {title!r:.60}")
     run = backward_pass(root, "slides")
     picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes,
                       screens=screens)
@@ -550,8 +553,9 @@ def slides(root: Value, path: str | os.PathLike | None = None, title: str | None
       "x.gif"         an animated GIF of `size` pixels: a frame per slide, a pause on each
 
     Pictures (PDF, PNG, GIF) need Pillow: pip install 'chainrule[handouts]' (and have no
-    rasteriser in the browser: the stepper and .html work there). Any other suffix is refused. Files are written in one step: a failure leaves nothing half-written.
-    Returns the path written (or the Stepper)."""
+    rasteriser in the browser: the stepper and .html work there). Any other suffix is refused.
+    Files are written in one step: a failure leaves nothing half-written. Returns the path
+    written (or the Stepper)."""
     from . import handouts
     size = handouts.check_size(size)      # checked for every output, used by the pictures
     if path is None:

@@ -91,6 +91,13 @@ def test_a_failed_render_writes_no_file(tmp_path, monkeypatch):
     assert not target.exists() and list(tmp_path.iterdir()) == []
 
 
+def test_a_title_that_is_not_text_is_a_clear_error():
+    for title in (3, b"bytes", ["a"]):
+        for make in (slides_html, slides):
+            with pytest.raises(TypeError, match="title must be text"):
+                make(neuron(), title=title, backend="wasm")
+
+
 def test_the_title_is_escaped():
     page = slides_html(neuron(), title="<b>class & co</b>", backend="wasm")
     assert "<title>&lt;b&gt;class &amp; co&lt;/b&gt;</title>" in page
