@@ -19,10 +19,11 @@ from .draw import (
     HIGHLIGHT,
     LABELLED_LAYOUT,
     GraphTooLargeError,
+    check_max_nodes,
     label_text,
     record_field,
 )
-from .engine import Value
+from .engine import Value, topological_order
 from .steps import Pass, Step, backward_pass, inline_svg
 from .text import made_text, value_text, visible
 
@@ -79,11 +80,7 @@ class Picture:
                  screens: tuple[tuple[float, float, float], ...] | None = None) -> None:
         if rankdir not in ("auto", "LR", "TB"):
             raise ValueError(f"slides: rankdir must be 'auto', 'LR' or 'TB', got {rankdir!r}")
-        if len(run.order) > max_nodes:
-            raise GraphTooLargeError(
-                f"slides: this graph has {len(run.order):,} nodes, more than "
-                f"max_nodes={max_nodes:,}; slides that large are unreadable. Make slides of a "
-                f"part of it, or raise the limit: max_nodes={len(run.order)}")
+        _refuse_large(len(run.order), max_nodes)
         self.run = run
         self.keys = {node: f"n{i}" for i, node in enumerate(run.order)}
         self.edges = {(node, position): f"{self.keys[node]}-{position}"
@@ -475,6 +472,15 @@ class Parts:
         return self.picture.svg(self.frames, len(self.frames) - 1, prefix=prefix)
 
 
+def _refuse_large(count: int, max_nodes) -> None:
+    """GraphTooLargeError where a graph of `count` nodes has more than max_nodes."""
+    if count > check_max_nodes(max_nodes, "slides"):
+        raise GraphTooLargeError(
+            f"slides: this graph has {count:,} nodes, more than max_nodes={max_nodes:,}; "
+            "slides that large are unreadable. Make slides of a part of it, or raise the "
+            f"limit: max_nodes={count}")
+
+
 def parts(root: Value, title: str | None = None, backend: str = "auto",
           max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto",
           screens: tuple[tuple[float, float, float], ...] | None = None) -> Parts:
@@ -483,6 +489,9 @@ def parts(root: Value, title: str | None = None, backend: str = "auto",
     if title is not None and not isinstance(title, str):
         raise TypeError(f"slides: title must be text (a str) or None, got "
                         f"{type(title).__name__}: {title!r:.60}")
+    if not isinstance(root, Value):
+        raise TypeError(f"slides: takes the Value to step back from, got {type(root).__name__}")
+    _refuse_large(len(topological_order(root)), max_nodes)    # before the whole pass is run
     run = backward_pass(root, "slides")
     picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes,
                       screens=screens)
