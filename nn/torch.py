@@ -91,6 +91,16 @@ def _stages(model, who: str) -> list[_Dense | _Drop]:
         raise ValueError(f"{who}: only empty lists; give {SUPPORTED}")
     if not dense:
         raise ValueError(f"{who}: only Dropout, no layer with weights; give {SUPPORTED}")
+    held: dict[int, str] = {}            # each parameter, and the stage that holds it
+    for stage in dense:
+        for v in (v for n in stage.neurons for v in (*n.w, n.b)):
+            if id(v) in held:
+                raise ValueError(f"{who}: {stage.name} and {held[id(v)]} share one parameter "
+                                 f"({v.label or f'data {v.data:g}'}): tied weights, or a layer "
+                                 "listed twice; each torch Linear holds its own copy of every "
+                                 "weight, so the gradients would differ. Give each place its "
+                                 "own Value")
+            held[id(v)] = stage.name
     for a, b in zip(dense, dense[1:]):
         if a.nout != b.nin:
             raise ValueError(f"{who}: the stack does not fit together: {a.name} gives {a.nout} "
@@ -192,7 +202,9 @@ def to_torch(model: MLP | Layer | Neuron | Sequence) -> torch.nn.Sequential:
     (where the chainrule model returns a Value).
     Forward and backward agree with chainrule's to rounding (about 1e-15).
 
-    The weights are copied: training one does not change the other (see from_torch).
+    The weights are copied: training one does not change the other (see from_torch). A
+    parameter held in two places (tied weights, a layer listed twice) is refused: each torch
+    Linear would hold its own copy, and the gradients would differ.
     PyTorch's random generator is left untouched (no random init is drawn).
     """
     stages = _stages(model, "to_torch")

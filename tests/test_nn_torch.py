@@ -392,6 +392,12 @@ class Custom(nn.Module):
         return self.w * x
 
 
+def tied_layers():
+    first, second = nn.Layer(2, 2, "tanh", seed=0), nn.Layer(2, 1, seed=1)
+    second.neurons[0].w[0] = first.neurons[0].w[0]    # one Value in two places
+    return [first, second]
+
+
 def mixed_layer():
     layer = nn.Layer(2, 2, "relu", seed=0)
     layer.neurons[1].activation = "tanh"
@@ -410,9 +416,11 @@ def mixed_layer():
     ([nn.Dropout(0.5)], ValueError, "only Dropout, no layer with weights"),
     (nn.MLP(2, [3, 3, 1], residual=True), TypeError, "residual=True: its skip connections"),
     (nn.Residual(nn.Layer(2, 2)), TypeError, "Residual is not supported"),
+    (tied_layers(), ValueError, "share one parameter \\(n0.w0\\): tied weights"),
+    ([nn.Layer(2, 2, seed=0)] * 2, ValueError, "share one parameter"),
 ], ids=["custom module", "own forward", "extra parameter", "sizes do not chain",
         "mixed activations", "empty", "nested empty", "a number", "only dropout",
-        "residual mlp", "residual"])
+        "residual mlp", "residual", "tied weights", "a layer twice"])
 def test_to_torch_names_what_it_does_not_support(model, error, message):
     with pytest.raises(error, match=message):
         nn.to_torch(model)
