@@ -405,7 +405,10 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         validation = _held_out(validation, trainer, model)
     if not isinstance(track_grads, bool):
         raise TypeError(f"fit: track_grads must be True or False, got {track_grads!r}")
-    groups = weight_groups(model) if track_grads else []
+    try:
+        groups = weight_groups(model) if track_grads else []
+    except (TypeError, ValueError) as error:     # say which setting asked for the weights
+        raise type(error)(f"fit(track_grads=True): {error}") from None
 
     rng = random_from(seed)
     order = list(range(n))

@@ -177,6 +177,13 @@ def test_fit_track_grads_records_each_layers_gradient_norm_averaged_over_the_bat
         nn.plot.grad_norms(nn.History())
     with pytest.raises(TypeError, match="track_grads must be True or False"):
         nn.fit(model, X, y, epochs=1, track_grads="yes", progress=False)
+    only_bias = nn.Neuron(2, seed=0)
+    only_bias.w = []                              # a model with a bias and no weight
+    with pytest.raises(ValueError, match=r"fit\(track_grads=True\): Neuron has no weights"):
+        nn.fit(only_bias, X, y, epochs=1, track_grads=True, progress=False)
+    with pytest.raises(TypeError, match=r"fit\(track_grads=True\): expected an nn Module"):
+        nn.fit(lambda x: x[0] * only_bias.b, X, y, epochs=1, track_grads=True,
+               optimizer=nn.SGD([only_bias.b], lr=0.1), progress=False)
 
 
 def test_validation_records_the_held_out_loss_and_accuracy_of_each_epoch_in_eval_mode():
