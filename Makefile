@@ -94,6 +94,9 @@ lite/.venv/.installed: lite/requirements.txt
 	  "(pyodide-lock requires it), found none on PATH or in pyenv. Install one" \
 	  "(pyenv install 3.12, or apt-get install python3.12), or name it:" \
 	  "make lite LITE_PYTHON=/path/to/python3.12"; exit 1; }
+	@"$(LITE_PYTHON)" -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null || { \
+	  echo "make lite: LITE_PYTHON=$(LITE_PYTHON) is not a Python 3.12 or newer (pyodide-lock" \
+	  "requires it); name one: make lite LITE_PYTHON=/path/to/python3.12"; exit 1; }
 	rm -rf lite/.venv
 	$(LITE_PYTHON) -m venv lite/.venv
 	lite/.venv/bin/python -m pip --disable-pip-version-check --quiet install -r lite/requirements.txt

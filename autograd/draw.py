@@ -8,6 +8,7 @@ package is imported on the first draw(), not with autograd.
 
 from __future__ import annotations
 
+import numbers
 import re
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,15 @@ MAX_LAYOUT = 10_000
 LABELLED_LAYOUT = 2_000
 ROUNDS_BUDGET = 6.4e9          # rounds x size^2: ~0.3 s of dot placing nodes
 ORDERING_BUDGET = 6_000
+
+
+def check_max_nodes(max_nodes, who: str) -> int:
+    """max_nodes as an int: a whole number >= 1 (a NumPy integer too; not a bool)."""
+    if (isinstance(max_nodes, bool) or not isinstance(max_nodes, numbers.Integral)
+            or max_nodes < 1):
+        raise ValueError(f"{who}: max_nodes must be a whole number >= 1 (the most nodes to "
+                         f"show), got {max_nodes!r}")
+    return int(max_nodes)
 
 
 class GraphTooLargeError(ValueError):
@@ -171,6 +181,7 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True,
         raise ValueError(f"draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     if not isinstance(root, Value):
         raise TypeError(f"draw: takes the Value to draw, got {type(root).__name__}")
+    max_nodes = check_max_nodes(max_nodes, "draw")
     order = topological_order(root)
     if len(order) > max_nodes:
         raise GraphTooLargeError(

@@ -5,6 +5,7 @@ text), laid out the same way on every slide of a deck so that nothing moves betw
 from __future__ import annotations
 
 import io
+import numbers
 import re
 import struct
 import xml.etree.ElementTree as ET
@@ -12,6 +13,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import _browser
 from ._files import write_atomically, write_files_atomically
 from .render import FONT_FAMILY, FONT_FILE
 from .slides import SVG, Slide
@@ -22,6 +24,8 @@ __all__ = ["SIZE", "frame_svgs", "frames_png", "write_frames", "write_gif", "wri
 SIZE = (1920, 1080)              # a projector's full HD, in pixels
 SMALLEST = (320, 180)
 PDF_SCALE = 2                    # PDF pages drawn at twice the size: 288 dpi on a 13.3 in page
+PDF_MAX_PIXELS = 4 * 3840 * 2160  # a page's picture at most (and within Pillow's limit): big
+                                 # sizes are drawn at less than PDF_SCALE, never refused
 PT_PER_PX = 0.5                  # 1920x1080 px is a 960x540 pt page (13.33 x 7.5 in, 16:9)
 PAUSE_MS = 2500                  # GIF: each slide this long; the forward pass and the last
 LONG_PAUSE_MS = 5000             # slide (every grad) longer
@@ -32,8 +36,20 @@ HANDOUTS_HELP = "pip install 'chainrule[handouts]'"
 
 
 def check_pillow() -> None:
-    """Raise the ImportError that names the extra to install, where Pillow is missing."""
+    """Raise the ImportError that names what to install, where Pillow or the SVG rasteriser
+    (resvg-py: installed with chainrule everywhere but in the browser) is missing."""
     _pillow()
+    try:
+        import resvg_py  # noqa: F401
+    except ImportError as error:
+        if _browser.here():
+            raise ImportError("slides as pictures (a folder of PNG frames, .gif, .pdf) cannot "
+                              "be drawn in the browser: their SVG rasteriser, resvg-py, has no "
+                              "build for it; show slides(root) (the stepper) or write an .html "
+                              "slideshow") from error
+        raise ImportError("slides as pictures (a folder of PNG frames, .gif, .pdf) need the "
+                          "SVG rasteriser that chainrule installs: pip install resvg-py") \
+            from error
 
 
 def _pillow():
@@ -52,9 +68,11 @@ def check_size(size) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ValueError(f"slides: size must be (width, height) in pixels, such as "
                          f"(1920, 1080), got {size!r}") from None
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (width, height)):
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+               for v in (width, height)):
         raise ValueError(f"slides: size must be whole pixels, such as (1920, 1080), "
                          f"got {size!r}")
+    width, height = int(width), int(height)            # a NumPy integer too
     if width < SMALLEST[0] or height < SMALLEST[1] or width > 8192 or height > 8192:
         raise ValueError(f"slides: size {width}x{height} is outside what a picture of a slide "
                          f"can be ({SMALLEST[0]}x{SMALLEST[1]} to 8192x8192 pixels)")
@@ -106,10 +124,17 @@ class _Measure:
         return lines
 
     def _fit(self, text: str, size: float, width: float) -> int:
-        cut = len(text) - 1
-        while cut > 1 and self.width(text[:cut], size) > width:
-            cut -= 1
-        return cut
+        """The longest cut (1 to len - 1) whose text[:cut] fits `width` (1 if none does):
+        found by halving, so that a label thousands of characters long is measured a few
+        dozen times, not once per character."""
+        low, high = 1, len(text) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self.width(text[:middle], size) <= width:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
     def fit_line(self, text: str, size: float, width: float) -> str:
         """`text` on one line: itself if it fits, else cut and ended with an ellipsis."""
@@ -240,8 +265,11 @@ def frame_svgs(slides: list[Slide], size: tuple[int, int] = SIZE) -> list[str]:
 # -- pictures ---------------------------------------------------------------------------------
 
 def _png(svg: str, scale: float = 1.0) -> bytes:
-    from .render import _rasterise
-    return _rasterise(svg.encode("utf-8"), scale)
+    from .render import RenderError, _Failed, _rasterise
+    try:
+        return _rasterise(svg.encode("utf-8"), scale)
+    except _Failed as error:                  # the renderer's own reason, as a public error
+        raise RenderError(f"slides: {error.reason}") from None
 
 
 def frames_png(slides: list[Slide], size: tuple[int, int] = SIZE,
@@ -291,10 +319,18 @@ def write_pdf(path: Path, slides: list[Slide], size: tuple[int, int] = SIZE,
     """The slides as a PDF, a page per slide (16:9 pages of 13.3 x 7.5 inches at the default
     size), each page the slide drawn at PDF_SCALE times its size (288 dpi): crisp in print."""
     width, height = check_size(size)
-    pages = frames_png(slides, (width, height), scale=PDF_SCALE)
+    pages = frames_png(slides, (width, height), scale=_page_scale(width, height))
     document = pdf_document(pages, (width * PT_PER_PX, height * PT_PER_PX), title=title)
     write_atomically(path, document)
     return path
+
+
+def _page_scale(width: int, height: int) -> float:
+    """PDF_SCALE, or less where a page would have more than PDF_MAX_PIXELS pixels or more
+    than Pillow opens (its MAX_IMAGE_PIXELS guard against huge pictures)."""
+    image, _ = _pillow()
+    budget = min(PDF_MAX_PIXELS, image.MAX_IMAGE_PIXELS or PDF_MAX_PIXELS)
+    return min(PDF_SCALE, (budget / (width * height)) ** 0.5 * 0.999)   # resvg rounds up
 
 
 # -- a small PDF writer: a page per picture, each picture stored losslessly --------------------

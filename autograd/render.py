@@ -344,12 +344,16 @@ def _wasm_run(source: str, fmt: str, seconds: float, engine: str = "dot") -> byt
             worker.start()
         finally:
             threading.stack_size(previous)
+        late = False
         try:
             worker.join(seconds)
         finally:
-            if worker.is_alive():                # the time limit, or KeyboardInterrupt
-                runner.engine.increment_epoch()
-                worker.join()
+            while worker.is_alive():             # the time limit, or KeyboardInterrupt
+                late = True                      # tick until it stops: a render that had not
+                runner.engine.increment_epoch()  # yet set its deadline misses the first tick
+                worker.join(0.01)
+    if late and not isinstance(outcome.get("error"), _Failed):
+        raise _TimedOut()                        # it outlived its limit, picture or not
     if "picture" in outcome:
         return outcome["picture"]
     error = outcome.get("error")

@@ -19,10 +19,11 @@ from .draw import (
     HIGHLIGHT,
     LABELLED_LAYOUT,
     GraphTooLargeError,
+    check_max_nodes,
     label_text,
     record_field,
 )
-from .engine import Value
+from .engine import Value, topological_order
 from .steps import Pass, Step, backward_pass, inline_svg
 from .text import made_text, value_text, visible
 
@@ -79,11 +80,7 @@ class Picture:
                  screens: tuple[tuple[float, float, float], ...] | None = None) -> None:
         if rankdir not in ("auto", "LR", "TB"):
             raise ValueError(f"slides: rankdir must be 'auto', 'LR' or 'TB', got {rankdir!r}")
-        if len(run.order) > max_nodes:
-            raise GraphTooLargeError(
-                f"slides: this graph has {len(run.order):,} nodes, more than "
-                f"max_nodes={max_nodes:,}; slides that large are unreadable. Make slides of a "
-                f"part of it, or raise the limit: max_nodes={len(run.order)}")
+        _refuse_large(len(run.order), max_nodes)
         self.run = run
         self.keys = {node: f"n{i}" for i, node in enumerate(run.order)}
         self.edges = {(node, position): f"{self.keys[node]}-{position}"
@@ -475,11 +472,26 @@ class Parts:
         return self.picture.svg(self.frames, len(self.frames) - 1, prefix=prefix)
 
 
+def _refuse_large(count: int, max_nodes) -> None:
+    """GraphTooLargeError where a graph of `count` nodes has more than max_nodes."""
+    if count > check_max_nodes(max_nodes, "slides"):
+        raise GraphTooLargeError(
+            f"slides: this graph has {count:,} nodes, more than max_nodes={max_nodes:,}; "
+            "slides that large are unreadable. Make slides of a part of it, or raise the "
+            f"limit: max_nodes={count}")
+
+
 def parts(root: Value, title: str | None = None, backend: str = "auto",
           max_nodes: int = DEFAULT_MAX_NODES, rankdir: str = "auto",
           screens: tuple[tuple[float, float, float], ...] | None = None) -> Parts:
     """Lay the graph out once (for `screens`, see Picture) and write every slide's text (no
     grad is changed)."""
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"slides: title must be text (a str) or None, got "
+                        f"{type(title).__name__}: {title!r:.60}")
+    if not isinstance(root, Value):
+        raise TypeError(f"slides: takes the Value to step back from, got {type(root).__name__}")
+    _refuse_large(len(topological_order(root)), max_nodes)    # before the whole pass is run
     run = backward_pass(root, "slides")
     picture = Picture(run, backend=backend, rankdir=rankdir, max_nodes=max_nodes,
                       screens=screens)
@@ -549,14 +561,21 @@ def slides(root: Value, path: str | os.PathLike | None = None, title: str | None
                       exists; all frames or none
       "x.gif"         an animated GIF of `size` pixels: a frame per slide, a pause on each
 
-    Pictures (PDF, PNG, GIF) need Pillow: pip install 'chainrule[handouts]'. Any other
-    suffix is refused. Files are written in one step: a failure leaves nothing half-written.
-    Returns the path written (or the Stepper)."""
+    Pictures (PDF, PNG, GIF) need Pillow: pip install 'chainrule[handouts]' (and have no
+    rasteriser in the browser: the stepper and .html work there). Any other suffix is refused.
+    Files are written in one step: a failure leaves nothing half-written. Returns the path
+    written (or the Stepper)."""
+    from . import handouts
+    size = handouts.check_size(size)      # checked for every output, used by the pictures
     if path is None:
         from .stepper import stepper
         return stepper(root, title=title, backend=backend, max_nodes=max_nodes,
                        rankdir=rankdir)
-    name = os.fspath(path)
+    name = os.fsdecode(path)              # a str, bytes or Path name, as open() takes
+    if not name:                          # Path("") is "." : never the current folder unasked
+        raise ValueError("slides: the path is empty; give a file name (backprop.html, .pdf, "
+                         ".gif), a folder ending in / for PNG frames, or no path for a "
+                         "stepper in the notebook")
     folder = name.endswith(("/", os.sep)) or Path(name).is_dir()
     suffix = Path(name).suffix.lower()
     if not folder and suffix not in HTML and suffix not in PICTURES:
@@ -570,8 +589,6 @@ def slides(root: Value, path: str | os.PathLike | None = None, title: str | None
                                rankdir=rankdir)
         write_atomically(path, document.encode("utf-8"))
         return path
-    from . import handouts
-    size = handouts.check_size(size)                     # before any work: what is wrong
     handouts.check_pillow()
     if folder:
         check_folder(path)

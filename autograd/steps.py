@@ -56,6 +56,9 @@ class Pass:
 
     def __init__(self, root: Value, order: list[Value] | None = None,
                  who: str = "backward_pass") -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"{who}: takes the Value to step back from, got "
+                            f"{type(root).__name__}")
         self.root = root
         if order is None:                   # a view: refuse to mix old and new numbers
             order = topological_order(root)

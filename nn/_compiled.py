@@ -24,8 +24,8 @@ The compiled code is kept per model and reused while the model is unchanged: the
 parameter Values, and for every module the same type, mode (train/eval) and settings
 (numbers of any kind, strings, NumPy arrays, lists and dicts of them at any depth, functions,
 a Value with parents: an activation, a dropout probability, a constant you stored), compared
-by value (a list or an array changed in place counts). A change there compiles anew; a model with Dropout active in training
-mode is refused before any cached code is used. What the check cannot see: the model reading
+by value (a list or an array changed in place counts). A change there compiles anew; a model
+with Dropout active in training mode is refused before any cached code is used. What the check cannot see: the model reading
 something outside its modules (a global, a closure) or branching on a parameter's data.
 """
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 
 from autograd import Value
 
-__all__ = ["examples", "as_list", "real_number", "whole_number"]
+__all__ = ["examples", "as_list", "real_number", "whole_number", "random_from"]
 
 
 def real_number(x) -> float | None:
@@ -27,6 +28,12 @@ def whole_number(x) -> int | None:
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
         return None
     return int(x)
+
+
+def random_from(seed) -> random.Random:
+    """random.Random(seed), taking a NumPy integer as the int it is (random.Random refuses it)."""
+    number = whole_number(seed)
+    return random.Random(seed if number is None else number)
 
 
 def as_list(data, name: str, who: str) -> list:

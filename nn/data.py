@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
+
+from ._examples import random_from
 
 __all__ = ["xor", "moons", "circles", "spirals", "digits", "train_test_split"]
 
@@ -29,7 +30,7 @@ def _noisy_shuffled(points: Points, labels: list[int], noise: float,
     """Shuffle (as sklearn does), then add Gaussian noise, all from one random.Random(seed)."""
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
-    rng = random.Random(seed)
+    rng = random_from(seed)
     order = list(range(len(points)))
     rng.shuffle(order)
     X = [[x + rng.gauss(0.0, noise) if noise else x for x in points[i]] for i in order]
@@ -78,7 +79,7 @@ def spirals(n: int = 150, classes: int = 3, noise: float = 0.2,
         raise ValueError(f"classes must be an int from 2 to n = {n}, got {classes!r}")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise!r}")
-    rng = random.Random(seed)
+    rng = random_from(seed)
     X, y = [], []
     for k in range(classes):
         count = n // classes + (1 if k < n % classes else 0)
@@ -121,7 +122,7 @@ def train_test_split(X: Sequence, y: Sequence, test_size: float = 0.2,
         raise ValueError(f"train_test_split: {n} examples are too few to hold out "
                          f"{test_size:.0%} and keep some for training")
     order = list(range(n))
-    random.Random(seed).shuffle(order)
+    random_from(seed).shuffle(order)
     test, train = order[:n_test], order[n_test:]
     return ([X[i] for i in train], [X[i] for i in test],
             [y[i] for i in train], [y[i] for i in test])

@@ -290,8 +290,8 @@ def _rng(seed: Seed) -> random.Random:
     on every run and machine; a Random is used as it is; None draws a fresh seed."""
     if isinstance(seed, random.Random):
         return seed
-    if seed is None or (isinstance(seed, int) and not isinstance(seed, bool)):
-        return random.Random(seed)
+    if seed is None or whole_number(seed) is not None:       # a NumPy integer too
+        return random.Random(seed if seed is None else whole_number(seed))
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
 
 
@@ -486,6 +486,11 @@ class MLP(Module):
             raise ValueError(f"MLP: residual=True adds x + layer(x) around hidden layers whose "
                              f"width equals their input's, and {' -> '.join(map(str, self.sizes))}"
                              " has none; give equal widths, e.g. MLP(2, [8, 8, 8, 1])")
+        if dropout and not hidden:
+            raise ValueError(f"MLP: dropout={dropout!r} puts a Dropout after each hidden layer, "
+                             f"and {' -> '.join(map(str, self.sizes))} has none; add one, e.g. "
+                             f"MLP({nin}, [16, {', '.join(map(str, nouts))}], dropout=...), or "
+                             "put an nn.Dropout before the model")
         rng = _rng(seed)
         last = len(nouts) - 1
         self.layers = [Layer(a, b, output_activation if i == last else activation, init, rng)

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 
 from autograd import Value, no_grad
 
+from ._examples import real_number
+
 __all__ = ["decision_boundary", "loss_curve", "loss_curves", "gradient_flow", "grad_norms"]
 
 
@@ -143,21 +145,42 @@ def _label(key) -> str:
     return str(key)
 
 
+def _losses(name: str, losses) -> list[float]:
+    """A run's losses as floats; a clear error for what is not a list of numbers."""
+    if hasattr(losses, "tolist") and not isinstance(losses, (list, tuple)):
+        losses = losses.tolist()                # a NumPy array
+    if isinstance(losses, (str, bytes)) or not isinstance(losses, Sequence):
+        raise TypeError(f"loss_curves: {name} must be a History or a list of losses, got "
+                        f"{type(losses).__name__}")
+    numbers = [real_number(v) for v in losses]
+    if None in numbers:
+        bad = losses[numbers.index(None)]
+        raise TypeError(f"loss_curves: {name} holds {bad!r}, not a number; give a History or "
+                        "a list of losses")
+    return numbers
+
+
 def loss_curves(histories, ax=None, title: str = "Loss curves", validation: bool = False):
     """Several runs' losses on one figure (log scale when they span more than a factor of 20):
-    `histories` is a dict {name or learning rate: History} (as lr_sweep returns) or a list of
-    Histories (or of lists of losses). A run that diverged ends in a cross and says so in the
-    legend; a loss that climbs past 1000 times the largest starting loss leaves the chart at
-    the top (the cross is drawn on the edge). validation=True draws the held-out loss
+    `histories` is a dict {name or learning rate: History} (as lr_sweep returns), a list of
+    Histories (or of lists of losses), or one History. A run that diverged ends in a cross and
+    says so in the legend; a loss that climbs past 1000 times the largest starting loss leaves
+    the chart at the top (the cross is drawn on the edge). validation=True draws the held-out loss
     (history.val_loss) too, dashed, in the same colour."""
+    if hasattr(histories, "loss"):              # one History: one curve
+        histories = [histories]
     if isinstance(histories, dict):
         runs = [(_label(key), history) for key, history in histories.items()]
-    else:
+    elif isinstance(histories, (list, tuple)):
         runs = [(f"run {k + 1}", history) for k, history in enumerate(histories)]
+    else:
+        raise TypeError(f"loss_curves: histories must be a dict {{name: History}} (as lr_sweep "
+                        f"returns) or a list of Histories, got {type(histories).__name__}")
     if not runs:
         raise ValueError("loss_curves: no histories to draw")
-    curves = [(name, list(getattr(h, "loss", h)), getattr(h, "diverged", None),
-               list(getattr(h, "val_loss", [])) if validation else []) for name, h in runs]
+    curves = [(name, _losses(name, getattr(h, "loss", h)), getattr(h, "diverged", None),
+               _losses(name, getattr(h, "val_loss", [])) if validation else [])
+              for name, h in runs]
     starts = [losses[0] for _, losses, _, _ in curves if losses]
     top = 1000 * max(starts) if starts and max(starts) > 0 else math.inf
     figure, ax = _new_axes(ax, (6.5, 4.0))

@@ -43,11 +43,17 @@ def lr_sweep(model_factory: Callable[[], Module], X: Sequence, y: Sequence,
     fit_options.setdefault("progress", False)
     histories: dict[float, History] = {}
     first_state = None
+    built: list[Module] = []            # each model made, to tell a fresh one from a reused one
     for lr in rates:
         model = model_factory()
         if not isinstance(model, Module):
             raise TypeError(f"lr_sweep: model_factory() must return an nn Module, got "
                             f"{type(model).__name__}")
+        if any(model is earlier for earlier in built):
+            raise TypeError("lr_sweep: model_factory() returned a model it had returned "
+                            "before, already trained at another rate; it must build a fresh "
+                            "one on each call, e.g. lambda: nn.MLP(2, [16, 16, 1], seed=0)")
+        built.append(model)
         state = model.state_dict()
         if first_state is None:
             first_state = state
@@ -58,6 +64,14 @@ def lr_sweep(model_factory: Callable[[], Module], X: Sequence, y: Sequence,
                           UserWarning, stacklevel=2)
             first_state = state
         chosen = optimizer(model.parameters(), lr)
+        if chosen is None:                 # fit would train with its default optimizer
+            raise TypeError("lr_sweep: optimizer(parameters, lr) returned None; it must return "
+                            "the optimizer, e.g. lambda params, lr: nn.SGD(params, lr, "
+                            "momentum=0.9)")
+        if getattr(chosen, "lr", lr) != lr:     # every run would train at the same rate
+            raise ValueError(f"lr_sweep: optimizer(parameters, lr={lr:g}) made an optimizer "
+                             f"with lr={chosen.lr!r}; pass the rate on, e.g. lambda params, "
+                             "lr: nn.SGD(params, lr, momentum=0.9)")
         try:
             histories[lr] = fit(model, X, y, loss=loss, optimizer=chosen, epochs=epochs,
                                 **fit_options)
@@ -74,11 +88,14 @@ def _check_rates(lrs) -> list[float]:
     if not rates:
         raise ValueError("lr_sweep: lrs is empty; give the learning rates to try, e.g. "
                          "[0.001, 0.01, 0.1, 1.0]")
+    checked = []
     for lr in rates:
         number = real_number(lr)
         if number is None or not (math.isfinite(number) and number > 0):
             raise ValueError(f"lr_sweep: every learning rate must be a finite number > 0, "
                              f"got {lr!r}")
-    if len(set(rates)) != len(rates):
-        raise ValueError(f"lr_sweep: a learning rate is listed twice in {rates}")
-    return [real_number(lr) for lr in rates]
+        if number in checked:             # 0.1 and Fraction(1, 10) too: one key, one run
+            raise ValueError(f"lr_sweep: the learning rate {number:g} is listed twice in "
+                             f"{rates}")
+        checked.append(number)
+    return checked

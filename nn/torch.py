@@ -91,6 +91,16 @@ def _stages(model, who: str) -> list[_Dense | _Drop]:
         raise ValueError(f"{who}: only empty lists; give {SUPPORTED}")
     if not dense:
         raise ValueError(f"{who}: only Dropout, no layer with weights; give {SUPPORTED}")
+    held: dict[int, str] = {}            # each parameter, and the stage that holds it
+    for stage in dense:
+        for v in (v for n in stage.neurons for v in (*n.w, n.b)):
+            if id(v) in held:
+                raise ValueError(f"{who}: {stage.name} and {held[id(v)]} share one parameter "
+                                 f"({v.label or f'data {v.data:g}'}): tied weights, or a layer "
+                                 "listed twice; each torch Linear holds its own copy of every "
+                                 "weight, so the gradients would differ. Give each place its "
+                                 "own Value")
+            held[id(v)] = stage.name
     for a, b in zip(dense, dense[1:]):
         if a.nout != b.nin:
             raise ValueError(f"{who}: the stack does not fit together: {a.name} gives {a.nout} "
@@ -192,7 +202,9 @@ def to_torch(model: MLP | Layer | Neuron | Sequence) -> torch.nn.Sequential:
     (where the chainrule model returns a Value).
     Forward and backward agree with chainrule's to rounding (about 1e-15).
 
-    The weights are copied: training one does not change the other (see from_torch).
+    The weights are copied: training one does not change the other (see from_torch). A
+    parameter held in two places (tied weights, a layer listed twice) is refused: each torch
+    Linear would hold its own copy, and the gradients would differ.
     PyTorch's random generator is left untouched (no random init is drawn).
     """
     stages = _stages(model, "to_torch")
@@ -243,7 +255,8 @@ def from_torch(module: torch.nn.Module, model: MLP | Layer | Neuron | Sequence):
     by the model's activation at that place (ReLU, Tanh, Sigmoid, or nothing / Identity for
     linear); Dropout is allowed anywhere, on either side (it has no weights). Any dtype or
     device: the numbers are read as float64. On any mismatch (sizes, activations, a missing
-    bias, a nan or inf) raises ValueError and changes nothing, as nn.load does.
+    bias, a nan or inf, complex numbers, a subclass with a forward of its own) raises
+    ValueError and changes nothing, as nn.load does.
     """
     stages = _dense(_stages(model, "from_torch"))    # Dropouts have no weights to copy
     torch = _import_torch("nn.from_torch")
@@ -275,6 +288,14 @@ def from_torch(module: torch.nn.Module, model: MLP | Layer | Neuron | Sequence):
             raise mismatch(f"Linear layer {k} is followed by "
                            f"{ACTIVATION_MODULES[activation] or 'no activation'}, the model's "
                            f"{stage.name} by {ACTIVATION_MODULES[stage.activation] or 'none'}")
+        for tensor in (linear.weight, linear.bias):
+            if tensor.is_meta:
+                raise ValueError(f"from_torch: Linear layer {k} holds no numbers (its weights "
+                                 "are on the meta device); nothing was copied")
+            if tensor.is_complex():
+                raise ValueError(f"from_torch: Linear layer {k} holds complex numbers "
+                                 f"({tensor.dtype}); a chainrule weight is a real number, "
+                                 "nothing was copied")
         weight = linear.weight.detach().to("cpu", torch.float64).tolist()
         bias = linear.bias.detach().to("cpu", torch.float64).tolist()
         for j, neuron in enumerate(stage.neurons):
@@ -296,6 +317,11 @@ def _torch_stages(module, torch) -> list[tuple]:
     known = {getattr(torch.nn, name): act for act, name in ACTIVATION_MODULES.items() if name}
     stages: list[list] = []
     for position, child in enumerate(children):
+        for base in (torch.nn.Linear, torch.nn.Dropout, torch.nn.Identity):
+            if isinstance(child, base) and type(child).forward is not base.forward:
+                raise ValueError(f"from_torch: {type(child).__name__} at position {position} "
+                                 f"overrides forward(), so what it computes is not known to "
+                                 f"be a plain {base.__name__}'s")
         if isinstance(child, torch.nn.Linear):
             stages.append([child, "linear"])
         elif isinstance(child, torch.nn.Dropout):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import math
 import numbers
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import NamedTuple
 from autograd import UndefinedMathError, Value, no_grad
 
 from . import losses
-from ._examples import examples, real_number, whole_number
+from ._examples import examples, random_from, real_number, whole_number
 from .gradients import layer_norms, weight_groups
 from .metrics import default_threshold, is_correct
 from .module import Module, in_mode, set_mode
@@ -407,9 +406,12 @@ def fit(model: Module, X: Sequence, y: Sequence, loss: str | Callable = "mse",
         validation = _held_out(validation, trainer, model)
     if not isinstance(track_grads, bool):
         raise TypeError(f"fit: track_grads must be True or False, got {track_grads!r}")
-    groups = weight_groups(model) if track_grads else []
+    try:
+        groups = weight_groups(model) if track_grads else []
+    except (TypeError, ValueError) as error:     # say which setting asked for the weights
+        raise type(error)(f"fit(track_grads=True): {error}") from None
 
-    rng = random.Random(seed)
+    rng = random_from(seed)
     order = list(range(n))
     history = History()
     history.grad_norms.update((name, []) for name, _ in groups)

@@ -105,6 +105,19 @@ def test_the_default_pdf_page_is_a_16_by_9_slide_at_288_dpi(tmp_path):
 
 # -- frames -----------------------------------------------------------------------------------
 
+def test_a_pdf_of_a_huge_size_draws_its_pages_smaller_instead_of_failing(tmp_path, monkeypatch):
+    """size=(8192, 8192) made pages of 16384 x 16384 pixels, over Pillow's guard against huge
+    pictures (DecompressionBombError after half a minute); here the guard is lowered to SMALL's
+    pixels so that a small deck stands in for the huge one."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", SMALL[0] * SMALL[1])
+    path = slides(neuron(), tmp_path / "big.pdf", backend="dot", size=SMALL)
+    pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra")
+    page = pypdf.PdfReader(path, strict=True).pages[0]
+    width, height = page.images[0].image.size
+    assert width * height <= SMALL[0] * SMALL[1] and width >= 0.99 * SMALL[0]
+    assert (float(page.mediabox.width), float(page.mediabox.height)) == (320.0, 180.0)
+
+
 def test_frames_are_written_in_a_new_folder_in_order(tmp_path):
     root = neuron()
     folder = slides(root, f"{tmp_path}/frames/", backend="dot", size=SMALL)
@@ -194,6 +207,24 @@ def test_an_unknown_suffix_or_size_is_refused_and_nothing_is_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_size_is_checked_for_every_output_and_takes_numpy_integers(tmp_path):
+    import numpy as np
+    for name in ("x.html", None):               # unused there, but a wrong size is still wrong
+        with pytest.raises(ValueError, match="size"):
+            slides(neuron(), name and tmp_path / name, backend="dot", size=(-1, 0))
+    path = slides(neuron(), tmp_path / "x.gif", backend="dot", size=np.array([640, 360]))
+    assert Image.open(path).size == SMALL
+
+
+def test_an_empty_path_is_refused_and_a_bytes_path_is_a_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="path is empty"):
+        slides(neuron(), "", backend="dot", size=SMALL)      # not frames in the current folder
+    assert list(tmp_path.iterdir()) == []
+    assert slides(neuron(), b"x.gif", backend="dot", size=SMALL).resolve() == tmp_path / "x.gif"
+    assert Image.open(tmp_path / "x.gif").format == "GIF"
+
+
 def test_without_pillow_the_error_names_the_extra(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "PIL", None)            # as if Pillow were missing
     for name in ("x.pdf", "x.gif", "frames/"):
@@ -201,6 +232,19 @@ def test_without_pillow_the_error_names_the_extra(tmp_path, monkeypatch, capsys)
             slides(neuron(), f"{tmp_path}/{name}", backend="dot")
     assert main(["slides", "x*2", "x=1", "-o", str(tmp_path / "x.pdf")]) == 2
     assert "chainrule[handouts]" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_the_rasteriser_the_error_says_what_to_do_here_and_in_the_browser(
+        tmp_path, monkeypatch):
+    from autograd import _browser
+    monkeypatch.setitem(sys.modules, "resvg_py", None)       # as where it has no build
+    with pytest.raises(ImportError, match="pip install resvg-py"):
+        slides(neuron(), tmp_path / "x.gif", backend="dot", size=SMALL)
+    monkeypatch.setattr(_browser, "here", lambda: True)      # the JupyterLite site
+    for name in ("x.pdf", "frames/"):
+        with pytest.raises(ImportError, match=r"in the browser.*slides\(root\) \(the stepper"):
+            slides(neuron(), f"{tmp_path}/{name}", backend="dot", size=SMALL)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -275,6 +319,21 @@ def test_labels_that_are_markup_or_unprintable_are_drawn_as_written(tmp_path):
     text = "".join(ET.fromstring(frames[0]).itertext())
     assert "<b>&amp;" in text and "bell\\x07\\ud800" in text
     assert slides(x * y, tmp_path / "odd.gif", backend="dot", size=SMALL).exists()
+
+
+def test_a_very_long_label_is_cut_with_few_measurements(monkeypatch):
+    """Cutting a line to fit halves the length: a few dozen measurements per line, not one per
+    character (a 3000-character label took minutes)."""
+    from autograd import handouts
+    calls = []
+    width = handouts._Measure.width
+    monkeypatch.setattr(handouts._Measure, "width",
+                        lambda self, text, size: calls.append(len(text)) or width(self, text, size))
+    x = Value(1.5, "L" * 3000)
+    frames = frame_svgs(deck(x * x, backend="dot"), SMALL)
+    text = "".join(ET.fromstring(frames[0]).itertext())
+    assert "LLLL" in text
+    assert len(calls) < 30_000          # one per character: hundreds of thousands
 
 
 def test_pictures_change_no_grad(tmp_path):

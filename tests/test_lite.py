@@ -303,3 +303,14 @@ print("done", history.loss[-1] > 0)
     plain = subprocess.run([sys.executable, "-S", "-c", "import course\nimport matplotlib"],
                            cwd=tmp_path, env=environment, capture_output=True, text=True)
     assert "ModuleNotFoundError: No module named 'matplotlib'" in plain.stderr
+
+
+def test_make_lite_with_a_python_older_than_3_12_says_so_before_building(tmp_path):
+    old = tmp_path / "python3.11"             # stands in for a Python that is too old
+    old.write_text("#!/bin/sh\nexit 1\n")
+    old.chmod(0o755)
+    done = subprocess.run(["make", "-B", "lite/.venv/.installed", f"LITE_PYTHON={old}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert f"LITE_PYTHON={old} is not a Python 3.12 or newer" in done.stdout
+    assert "rm -rf" not in done.stdout and "-m venv" not in done.stdout     # nothing started

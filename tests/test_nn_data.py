@@ -121,3 +121,21 @@ def test_train_test_split_holds_out_a_seeded_share():
 def test_split_errors(args, message):
     with pytest.raises(ValueError, match=message):
         nn.data.train_test_split(*args)
+
+
+def test_a_numpy_integer_seed_is_the_int_it_holds():
+    np = pytest.importorskip("numpy")
+    seed = np.int64(7)                       # e.g. from np.arange: random.Random refuses it
+    assert nn.data.moons(12, seed=seed) == nn.data.moons(12, seed=7)
+    X, y = nn.data.circles(12, seed=seed)
+    assert nn.data.train_test_split(X, y, seed=seed) == nn.data.train_test_split(X, y, seed=7)
+    assert nn.MLP(2, [3, 1], seed=seed).state_dict() == nn.MLP(2, [3, 1], seed=7).state_dict()
+    masks = []
+    for s in (seed, 7):
+        dropout = nn.Dropout(0.5, seed=s)
+        dropout([1.0] * 20)
+        masks.append(dropout.mask)
+    assert masks[0] == masks[1]
+    runs = [nn.fit(nn.MLP(2, [3, 1], seed=0), X, [2 * t - 1 for t in y], epochs=2,
+                   batch_size=4, seed=s, progress=False).loss for s in (seed, 7)]
+    assert runs[0] == runs[1]

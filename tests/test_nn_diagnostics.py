@@ -4,6 +4,7 @@ a diverging rate reported, not raised) and the figures that show them."""
 
 import math
 import warnings
+from fractions import Fraction
 
 import pytest
 
@@ -176,6 +177,13 @@ def test_fit_track_grads_records_each_layers_gradient_norm_averaged_over_the_bat
         nn.plot.grad_norms(nn.History())
     with pytest.raises(TypeError, match="track_grads must be True or False"):
         nn.fit(model, X, y, epochs=1, track_grads="yes", progress=False)
+    only_bias = nn.Neuron(2, seed=0)
+    only_bias.w = []                              # a model with a bias and no weight
+    with pytest.raises(ValueError, match=r"fit\(track_grads=True\): Neuron has no weights"):
+        nn.fit(only_bias, X, y, epochs=1, track_grads=True, progress=False)
+    with pytest.raises(TypeError, match=r"fit\(track_grads=True\): expected an nn Module"):
+        nn.fit(lambda x: x[0] * only_bias.b, X, y, epochs=1, track_grads=True,
+               optimizer=nn.SGD([only_bias.b], lr=0.1), progress=False)
 
 
 def test_validation_records_the_held_out_loss_and_accuracy_of_each_epoch_in_eval_mode():
@@ -320,3 +328,31 @@ def close_figures():
     yield
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_lr_sweep_refuses_a_reused_model_an_optimizer_that_ignores_the_rate_and_twins():
+    X, y = moons()
+    model = factory()
+    with pytest.raises(TypeError, match="returned a model it had returned before"):
+        nn.lr_sweep(lambda: model, X, y, lrs=[0.1, 0.2], epochs=1, loss="hinge")
+    with pytest.raises(TypeError, match="returned None"):    # fit would pick its default
+        nn.lr_sweep(factory, X, y, lrs=[0.1], epochs=1, optimizer=lambda params, lr: None)
+    with pytest.raises(ValueError, match=r"lr=0.2\) made an optimizer with lr=0.1"):
+        nn.lr_sweep(factory, X, y, lrs=[0.2], epochs=1,
+                    optimizer=lambda params, lr: nn.SGD(params, 0.1))
+    for lrs in ([0.1, Fraction(1, 10)], [1, 1.0]):
+        with pytest.raises(ValueError, match="listed twice"):    # one key: a run would vanish
+            nn.lr_sweep(factory, X, y, lrs=lrs, epochs=1)
+
+
+def test_loss_curves_takes_one_history_and_names_what_is_not_a_run():
+    X, y = moons()
+    history = nn.fit(factory(), X, y, loss="hinge", epochs=3, progress=False)
+    lines = nn.plot.loss_curves(history).axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["run 1"]
+    assert list(lines[0].get_ydata()) == history.loss
+    for given, message in [([1, 2], "run 1 must be a History or a list of losses, got int"),
+                           ({"a": ["x", "y"]}, "a holds 'x', not a number"),
+                           (None, "must be a dict"), ("loss", "must be a dict")]:
+        with pytest.raises(TypeError, match=message):
+            nn.plot.loss_curves(given)

@@ -71,6 +71,13 @@ def test_bad_probabilities_are_clear_errors():
         nn.MLP(2, [4, 1], dropout=2.0)
 
 
+def test_mlp_dropout_without_a_hidden_layer_is_refused_not_ignored():
+    # no hidden layer, no place for it: it dropped nothing while repr said dropout=0.5
+    with pytest.raises(ValueError, match=r"2 -> 1 has none"):
+        nn.MLP(2, [1], dropout=0.5)
+    assert "dropout" not in repr(nn.MLP(2, [1], dropout=0.0))
+
+
 def test_matches_pytorchs_dropout_semantics(torch):
     """Same p, same input: both drop about a fraction p, both scale what they keep by exactly
     1/(1-p), both are the identity in eval mode (their random numbers differ, by design)."""

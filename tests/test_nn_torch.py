@@ -316,6 +316,11 @@ def test_dropout_becomes_torch_dropout_in_the_same_mode_and_round_trips(torch):
 def torch_modules(torch):
     """Torch modules that do not fit MLP(2, [3, 1], tanh), with what the error must say."""
     L, T = torch.nn.Linear, torch.nn.Tanh
+
+    class Doubled(L):                     # a Linear by its class, computing something else
+        def forward(self, x):
+            return 2 * super().forward(x)
+
     nan = torch.nn.Sequential(L(2, 3), T(), L(3, 1))
     with torch.no_grad():
         nan[2].weight[0, 1] = float("nan")
@@ -333,13 +338,20 @@ def torch_modules(torch):
                            "LayerNorm"),
         "two activations": (torch.nn.Sequential(L(2, 3), T(), T(), L(3, 1)),
                             "does not follow a Linear"),
+        "own forward": (torch.nn.Sequential(Doubled(2, 3), T(), L(3, 1)),
+                        "Doubled at position 0 overrides forward"),
+        "no numbers": (torch.nn.Sequential(L(2, 3, device="meta"), T(), L(3, 1)),
+                       "holds no numbers"),
+        "complex": (torch.nn.Sequential(L(2, 3, dtype=torch.complex128), T(), L(3, 1)),
+                    "complex numbers"),
     }
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("case", ["other sizes", "fewer layers", "more layers",
                                   "another activation", "no activation", "no bias", "nan",
-                                  "unknown module", "two activations"])
+                                  "unknown module", "two activations", "own forward",
+                                  "no numbers", "complex"])
 def test_from_torch_refuses_a_module_that_does_not_fit_and_changes_nothing(case, torch):
     model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
     before = model.state_dict()
@@ -380,6 +392,12 @@ class Custom(nn.Module):
         return self.w * x
 
 
+def tied_layers():
+    first, second = nn.Layer(2, 2, "tanh", seed=0), nn.Layer(2, 1, seed=1)
+    second.neurons[0].w[0] = first.neurons[0].w[0]    # one Value in two places
+    return [first, second]
+
+
 def mixed_layer():
     layer = nn.Layer(2, 2, "relu", seed=0)
     layer.neurons[1].activation = "tanh"
@@ -398,9 +416,11 @@ def mixed_layer():
     ([nn.Dropout(0.5)], ValueError, "only Dropout, no layer with weights"),
     (nn.MLP(2, [3, 3, 1], residual=True), TypeError, "residual=True: its skip connections"),
     (nn.Residual(nn.Layer(2, 2)), TypeError, "Residual is not supported"),
+    (tied_layers(), ValueError, "share one parameter \\(n0.w0\\): tied weights"),
+    ([nn.Layer(2, 2, seed=0)] * 2, ValueError, "share one parameter"),
 ], ids=["custom module", "own forward", "extra parameter", "sizes do not chain",
         "mixed activations", "empty", "nested empty", "a number", "only dropout",
-        "residual mlp", "residual"])
+        "residual mlp", "residual", "tied weights", "a layer twice"])
 def test_to_torch_names_what_it_does_not_support(model, error, message):
     with pytest.raises(error, match=message):
         nn.to_torch(model)

@@ -233,6 +233,28 @@ def test_a_webassembly_render_that_runs_too_long_is_interrupted():
     assert "data 0.706419" in neuron_graph().svg(backend="wasm")       # the next one works
 
 
+def test_a_webassembly_render_slow_to_start_is_still_stopped_at_its_limit(monkeypatch):
+    """On a busy machine the limit can pass before the worker has set its deadline: the first
+    tick of the clock then came too early, and the render ran to its end past the limit (a
+    0.001 s limit that did not fire). Ticks go on until the worker stops; a render that
+    outlived its limit is a timeout."""
+    runner = render_module._wasm_graphviz()
+    real = type(runner).render
+
+    def slow_to_start(self, *args):
+        time.sleep(0.2)                     # the limit passes before the deadline is set
+        return real(self, *args)
+
+    monkeypatch.setattr(type(runner), "render", slow_to_start)
+    source = draw(reuse_sum(90)).source.replace("nslimit=0", "").replace("mclimit=0.75", "")
+    start = time.monotonic()
+    with pytest.raises(RenderError, match=r"took longer than 0.05 s"):
+        render_module.dot_to_svg(source, backend="wasm", timeout=0.05)
+    assert time.monotonic() - start < 5                  # minutes if it ran to the end
+    monkeypatch.undo()
+    assert "data 0.706419" in neuron_graph().svg(backend="wasm")       # the next one works
+
+
 def test_ctrl_c_stops_a_webassembly_render_at_once(tmp_path):
     # wasmtime runs Graphviz in native code; without epoch interruption Ctrl-C would wait for
     # the layout (minutes here). The child warms up, says so, then starts the long render.

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from browser import chromium_driver
 
-from autograd import Value, backward_pass
+from autograd import GraphTooLargeError, Value, backward_pass
 from autograd.slides import DIGITS, Picture, deck, slides, slides_html
 from autograd.text import value_text
 
@@ -89,6 +89,32 @@ def test_a_failed_render_writes_no_file(tmp_path, monkeypatch):
     with pytest.raises(render.RenderError):
         slides(neuron(), target)
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_title_that_is_not_text_is_a_clear_error():
+    for title in (3, b"bytes", ["a"]):
+        for make in (slides_html, slides):
+            with pytest.raises(TypeError, match="title must be text"):
+                make(neuron(), title=title, backend="wasm")
+
+
+def test_max_nodes_and_the_root_are_checked_and_a_big_graph_is_refused_before_its_pass(
+        monkeypatch):
+    import importlib
+
+    from autograd import draw, ledger, stepper
+    for bad in (0, -1, 1.5, "10", None, True):
+        for view in (slides, draw):
+            with pytest.raises(ValueError, match="max_nodes must be a whole number >= 1"):
+                view(neuron(), max_nodes=bad)
+    for view in (slides, slides_html, stepper, ledger):
+        with pytest.raises(TypeError, match="takes the Value"):
+            view(3.0)
+    def no_pass(*args):
+        raise AssertionError("the whole backward pass ran before max_nodes was checked")
+    monkeypatch.setattr(importlib.import_module("autograd.slides"), "backward_pass", no_pass)
+    with pytest.raises(GraphTooLargeError, match="more than max_nodes=3"):
+        slides(neuron(), max_nodes=3)
 
 
 def test_the_title_is_escaped():
