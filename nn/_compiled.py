@@ -40,7 +40,7 @@ from autograd import Value
 from autograd.codegen import CompiledLoss, CompiledModel, CompileTooLarge
 
 from . import losses
-from .module import Dropout, Module
+from .module import Dropout, Module, _walk
 
 __all__ = ["compiled_step", "compiled_model", "compiled_loss", "CompiledBatch", "FusedLoss",
            "Fallback", "FORMS", "fingerprint", "check_dropout"]
@@ -63,12 +63,18 @@ _BOOKKEEPING = frozenset({"_nn_calls", "_nn_results"})
 
 
 def fingerprint(model: Module, params: list[Value]) -> tuple:
-    """What decides the graph a model builds, besides the data: its parameters (which Values)
-    and, for every module, its type, mode and settings. Equal fingerprints: the same compiled
-    code serves."""
-    modules = tuple((name, id(m), type(m), m.training, _settings(m))
-                    for name, m in model.named_modules())
-    return tuple(map(id, params)), modules
+    """What decides the graph a model builds, besides the data: its parameters (which Values),
+    for every module its type, mode and settings, and the number in each leaf Value it holds
+    but does not train (a frozen layer's weight: a constant in the compiled code). Equal
+    fingerprints: the same compiled code serves."""
+    trained = set(map(id, params))
+    modules, frozen = [], []
+    for name, item in _walk(model):
+        if isinstance(item, Module):
+            modules.append((name, id(item), type(item), item.training, _settings(item)))
+        elif id(item) not in trained:
+            frozen.append((id(item), repr(item.data)))
+    return tuple(map(id, params)), tuple(modules), tuple(frozen)
 
 
 def _settings(module: Module) -> tuple:

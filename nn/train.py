@@ -195,9 +195,9 @@ class _Trainer:
             from ._compiled import CompiledBatch, Fallback, FusedLoss, compiled_step
             try:
                 compiled = self.compiled
-                if compiled is None:          # once per fit (or train_step call)
-                    compiled = self.compiled = compiled_step(
-                        self.model, self.params, self.loss, inputs, targets, self.who)
+                if compiled is None:          # once per fit (or train_step call); with
+                    compiled = self.compiled = compiled_step(   # respect to all it updates
+                        self.model, self.to_zero, self.loss, inputs, targets, self.who)
                 if isinstance(compiled, FusedLoss):     # the model and the loss, one function
                     return self._run_fused(compiled, inputs, targets)
                 return self._run(inputs, targets, CompiledBatch(compiled, inputs))
@@ -211,23 +211,24 @@ class _Trainer:
         the l2 penalty alpha * (p0*p0 + p1*p1 + ...) and its grad 2 alpha p are added on
         floats, in the engine's order. Any trouble raises Fallback (the engine redoes it)."""
         from ._compiled import Fallback
-        params = self.params
-        values = [p.data for p in params]
+        # compiled with respect to the model's parameters, then any other Value the
+        # optimizer updates (to_zero); the l2 penalty is over the model's parameters only
+        n = len(self.params)
+        values = [p.data for p in self.to_zero]
         loss, grads, outputs = fused.run(values, inputs, targets)
         if self.l2:
             alpha, total = self.l2, values[0] * values[0]
-            for v in values[1:]:
+            for v in values[1:n]:
                 total = total + v * v
             loss = loss + alpha * total
-            grads = [g + v * alpha + v * alpha for g, v in zip(grads, values)]
+            grads = [g + v * alpha + v * alpha for g, v in zip(grads, values[:n])] + \
+                list(grads[n:])
             if not _finite(grads):
                 raise Fallback
         if not math.isfinite(loss):
             raise Fallback
-        for p, g in zip(params, grads):
+        for p, g in zip(self.to_zero, grads):
             p.grad = g
-        for p in self.to_zero[len(params):]:    # an optimizer's own extra parameters
-            p.grad = 0.0
         self._update(values if self.updates_params else None)
         return StepResult(loss, outputs)
 

@@ -473,6 +473,48 @@ def test_a_setting_of_any_kind_that_changes_is_compiled_anew(kept, change, loss)
     assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(ours, theirs))
 
 
+class FineTuned(nn.MLP):
+    """An MLP whose parameters() lists the last layer only: the first is frozen."""
+
+    def parameters(self):
+        return self.layers[-1].parameters()
+
+
+def scale_the_frozen_layer(model):
+    for p in nn.Module.parameters(model.layers[0]):
+        p.data = p.data * 3.0
+
+
+def replace_a_frozen_weight(model):
+    model.layers[0].neurons[0].w[0] = Value(5.0)
+
+
+@pytest.mark.parametrize("change", [scale_the_frozen_layer, replace_a_frozen_weight])
+@pytest.mark.parametrize("loss", ["mse", lambda o, t: nn.mse_loss(o, t)])
+def test_a_frozen_layer_that_changes_is_compiled_anew(change, loss):
+    X, y = [[0.5, -1.0], [1.0, 2.0]], [0.3, -0.2]
+    (loss_compiled, ours), (loss_interpreted, theirs) = step_both_ways(
+        lambda: FineTuned(2, [3, 1], activation="tanh", seed=1), change, loss, X, y)
+    assert math.isclose(loss_compiled, loss_interpreted, rel_tol=1e-12)
+    assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(ours, theirs))
+
+
+@pytest.mark.parametrize("loss", ["mse", lambda o, t: nn.mse_loss(o, t)])
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_values_the_optimizer_updates_beyond_parameters_train_as_interpreted(loss, l2):
+    # the optimizer holds every weight, parameters() only the last layer's: the compiled
+    # step differentiates with respect to all the optimizer updates, as backward() does
+    X, y = [[0.5, -1.0], [1.0, 2.0], [0.2, 0.1]], [0.3, -0.2, 0.5]
+    runs = []
+    for compiled in (False, True):
+        model = FineTuned(2, [3, 1], activation="tanh", seed=1)
+        optimizer = nn.SGD(nn.Module.parameters(model), lr=0.1)
+        history = nn.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=4, l2=l2,
+                         progress=False, compile=compiled)
+        runs.append((history, [p.data for p in nn.Module.parameters(model)]))
+    assert_same_training(runs)
+
+
 def test_the_fingerprint_sees_each_kind_of_change_and_nothing_else():
     model = Scaled()
     before = compiled_module.fingerprint(model, model.parameters())
