@@ -567,30 +567,10 @@ def _check_count(node: Value) -> None:
 
 def _order(roots: list[Value]) -> list[Value]:
     """topological_order for several roots: every node once, after its parents."""
-    if len(roots) == 1:
-        return topological_order(roots[0])
     order: list[Value] = []
-    seen: set[Value] = set()
-    for root in roots:             # engine.topological_order's walk, one `seen` for all roots:
-        if root in seen:           # each root adds the nodes not placed before, in the order
-            continue               # its own topological_order gives them
-        seen.add(root)
-        node, path = root, []
-        while True:
-            a, b = node._a, node._b
-            if a is not None and a not in seen:
-                seen.add(a)
-                path.append(node)
-                node = a
-            elif b is not None and b not in seen:
-                seen.add(b)
-                path.append(node)
-                node = b
-            else:
-                order.append(node)
-                if not path:
-                    break
-                node = path.pop()
+    seen: set[Value] = set()       # each root adds the nodes not placed before, in the order
+    for root in roots:             # its own topological_order gives them
+        order += topological_order(root, seen)
     return order
 
 

@@ -773,11 +773,15 @@ def defined_forward(name: str, local: Local) -> Callable[..., float] | None:
 # The graph, as the backward pass sees it
 
 
-def topological_order(root: Value) -> list[Value]:
+def topological_order(root: Value, seen: set[Value] | None = None) -> list[Value]:
     """Every node `root` depends on, each after its parents, `root` last (iterative: no depth
-    limit)."""
+    limit). `seen`: nodes placed already (several roots share one), left out and added to."""
     order: list[Value] = []
-    seen = {root}
+    if seen is None:
+        seen = set()
+    elif root in seen:
+        return order
+    seen.add(root)
     node = root
     path = []                       # the nodes from the root down to `node`, waiting for it
     while True:
