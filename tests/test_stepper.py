@@ -156,6 +156,7 @@ def test_the_stepper_stored_in_notebook_02_works_in_its_html_export(tmp_path, br
 
     from nbconvert import HTMLExporter
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / \
         "02_stepping_through_backprop.ipynb"
@@ -163,7 +164,10 @@ def test_the_stepper_stored_in_notebook_02_works_in_its_html_export(tmp_path, br
     path = tmp_path / "02.html"
     path.write_text(page, encoding="utf-8")
     browser.get(path.as_uri())
-    (shown,) = browser.find_elements(By.CSS_SELECTOR, ".chainrule-stepper")
+    # on a busy machine the export could be found without its stepper yet (seen once in
+    # land.sh while CI ran beside it): wait for it, up to a minute
+    (shown,) = WebDriverWait(browser, 60).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, ".chainrule-stepper"))
     assert state(browser, 0)["counter"] == "1 / 5"
     press(browser, "ARROW_RIGHT", shown)
     press(browser, "ARROW_RIGHT")
