@@ -7,6 +7,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from graphs import neuron, neuron_with_loss, squared_errors
 from PIL import Image, ImageChops, ImageSequence
 
 from autograd import Value, backward_pass, slides, topological_order
@@ -19,29 +20,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 SMALL = (640, 360)                        # quick to draw: the tests of files and formats
 
 
-def neuron():
-    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8813735870195432, "b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
-
-def neuron_with_loss():
-    x1, x2, w1, w2, b, y = (Value(v, name) for v, name in zip(
-        (2.0, 0.0, -3.0, 1.0, 6.88, 1.0), ("x1", "x2", "w1", "w2", "b", "y")))
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
-    return (o - y) ** 2
-
-
-def squared_errors(n=5):
-    terms = [(Value(0.3 * i, f"p{i}") - Value(1.0 - 0.2 * i, f"t{i}")) ** 2 for i in range(n)]
-    while len(terms) > 1:
-        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
-                 for i in range(0, len(terms), 2)]
-    return terms[0]
 
 
 def horner(n=9):

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import nbformat
 import pytest
 from browser import chromium_driver
+from graphs import neuron
 from IPython.core.formatters import DisplayFormatter
 
 from autograd import Stepper, Value, slides, stepper, topological_order
@@ -18,14 +19,6 @@ from autograd.slides import deck
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<img src=x onerror="window.ran = 1">'
 
-
-def neuron():
-    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8813735870195432, "b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def reuse():

@@ -7,6 +7,7 @@ import math
 import re
 
 import pytest
+from graphs import neuron
 from hypothesis import given
 from random_graphs import programs, run
 
@@ -22,15 +23,6 @@ from autograd import (
 from autograd.cli import main
 from autograd.slides import slides_html
 from autograd.text import value_text
-
-
-def neuron():
-    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8813735870195432, "b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
 
 
 def shared():
